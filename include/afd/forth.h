@@ -1,0 +1,56 @@
+/* forth.h: the AFD Forth engine's embedding API.
+ *
+ * Conventions: functions returning int give 0 (or a count / an index) on success and a
+ * negative value on failure. Evaluation functions return the THROW code of an uncaught
+ * exception (negative), and afd_last_error() tells where it happened. After any error the
+ * VM is clean and usable: stacks are reset, compilation is abandoned, the input is closed.
+ */
+#ifndef AFD_FORTH_H
+#define AFD_FORTH_H
+
+#include "forth-t.h"
+
+afd_vm *afd_new(const struct afd_opts *opts);	/* NULL on failure, errno set */
+void afd_free(afd_vm *vm);
+const char *afd_version(void);
+
+/* Interpret src under the source name `name` (used in errors and for relative INCLUDEs). */
+int afd_eval(afd_vm *vm, const char *src, size_t len, const char *name);
+/* Include a file, as INCLUDED does. */
+int afd_include(afd_vm *vm, const char *path);
+/* Execute an execution token (from afd_find). */
+int afd_execute(afd_vm *vm, afd_cell xt);
+/* Execution token of a word, or -ENOENT. */
+afd_cell afd_find(afd_vm *vm, const char *name, size_t len);
+
+/* Register a C primitive; stack_effect such as "( a b -- c )" is shown by SEE.
+ * Returns its execution token or a negative errno. Redefining a name shadows the old word. */
+afd_cell afd_register(afd_vm *vm, const char *name, const char *stack_effect,
+		      afd_prim_fn fn, void *ctx);
+
+/* Data stack access for hosts and C primitives. push/pop return 0 or a THROW code
+ * (-3 overflow, -4 underflow). */
+int afd_push(afd_vm *vm, afd_cell v);
+int afd_pop(afd_vm *vm, afd_cell *v);
+int afd_depth(const afd_vm *vm);
+/* Pop a ( c-addr u ) pair and return a host pointer to it if it lies in the data space. */
+int afd_pop_string(afd_vm *vm, const char **s, size_t *len);
+/* Host pointer for len bytes at Forth address addr, or NULL if outside the data space. */
+void *afd_mem(afd_vm *vm, afd_cell addr, size_t len);
+
+/* Step budget for each following evaluation: calls and branches counted; 0 = unlimited.
+ * When spent, the evaluation throws AFD_THROW_STEPS. */
+void afd_set_max_steps(afd_vm *vm, int64_t steps);
+
+const struct afd_error *afd_last_error(const afd_vm *vm);
+/* "file:line:col: error: WORD: message" into buf; returns the length it needed. */
+int afd_format_error(const afd_vm *vm, char *buf, size_t cap);
+/* Text of a THROW code from the standard table (or the system codes above). */
+const char *afd_throw_message(int code);
+
+/* Deliver buffered output to the write callback. */
+void afd_flush(afd_vm *vm);
+/* Is the VM compiling (STATE non-zero)? The REPL prints "compiled" instead of "ok". */
+int afd_compiling(const afd_vm *vm);
+
+#endif

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# deps.sh [build|test|bench|all]: install the Debian packages AFD needs that are missing.
+# Run as root on Debian 12. Installs nothing that is already there; quiet when all is present.
+set -eu
+what=${1:-all}
+
+build_pkgs="gcc make libc6-dev libedit-dev"
+test_pkgs="clang libclang-rt-14-dev"
+bench_pkgs="gforth hyperfine time"
+
+case $what in
+build) pkgs=$build_pkgs ;;
+test)  pkgs="$build_pkgs $test_pkgs" ;;
+bench) pkgs="$build_pkgs $bench_pkgs" ;;
+all)   pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: deps.sh [build|test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages: ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

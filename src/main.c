@@ -1,0 +1,196 @@
+/* main.c: the afd command. Includes files and evaluates -e code in order, like gforth;
+ * with no arguments on a terminal (or with -i) it starts a REPL with line editing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <editline/readline.h>
+#include <afd/forth.h>
+
+static const char usage[] =
+	"usage: afd [options] [FILE | -e CODE]...\n"
+	"Include each FILE and evaluate each CODE in order, then exit.\n"
+	"With no FILE or CODE, read Forth from standard input (a REPL on a terminal).\n"
+	"\n"
+	"  -e, --evaluate CODE   evaluate CODE\n"
+	"  -i, --interactive     start the REPL after the files and code\n"
+	"      --max-steps N     step budget for each evaluation (0: none)\n"
+	"      --data-size BYTES size of the data space (default 1048576)\n"
+	"  -h, --help            show this help\n"
+	"  -V, --version         show the version\n";
+
+struct host {
+	int tty;		/* stdin is a terminal: use libedit */
+	int errors;
+};
+
+static void host_write(void *h, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static int host_key(void *h)
+{
+	return getchar();
+}
+
+static ssize_t host_readline(void *hp, char *buf, size_t cap)
+{
+	struct host *h = hp;
+	if (h->tty) {
+		char *line = readline("");
+		if (!line)
+			return -1;
+		size_t n = strlen(line);
+		if (n > cap)
+			n = cap;
+		memcpy(buf, line, n);
+		free(line);
+		return (ssize_t)n;
+	}
+	if (!fgets(buf, (int)(cap < 1 ? 1 : cap), stdin))
+		return -1;
+	size_t n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		n--;
+	return (ssize_t)n;
+}
+
+static void report(afd_vm *vm)
+{
+	char msg[600];
+	afd_format_error(vm, msg, sizeof(msg));
+	fprintf(stderr, "%s\n", msg);
+}
+
+/* Read-eval-print: one line at a time; errors are reported and the session goes on. */
+static int repl(afd_vm *vm, struct host *h)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	for (;;) {
+		ssize_t n;
+		char *edited = NULL;
+		if (h->tty) {
+			edited = readline("");
+			if (!edited)
+				break;
+			if (*edited)
+				add_history(edited);
+			n = (ssize_t)strlen(edited);
+		} else {
+			n = getline(&line, &cap, stdin);
+			if (n < 0)
+				break;
+		}
+		int err = afd_eval(vm, edited ? edited : line, (size_t)n, NULL);
+		free(edited);
+		if (err == AFD_THROW_BYE)
+			break;
+		if (err && err != AFD_THROW_QUIT) {
+			h->errors++;
+			report(vm);
+		} else if (h->tty) {
+			fputs(afd_compiling(vm) ? " compiled\n" : " ok\n", stdout);
+			fflush(stdout);
+		}
+	}
+	free(line);
+	return h->errors && !h->tty ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct host h = { .tty = isatty(STDIN_FILENO) };
+	struct afd_opts o = {
+		.sz = sizeof(o), .write = host_write, .key = host_key,
+		.readline = host_readline, .host = &h,
+	};
+	int interactive = 0, actions = 0;
+	int64_t max_steps = 0;
+
+	/* options first: they shape the VM */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("afd %s\n", afd_version());
+			return 0;
+		} else if (!strcmp(a, "-i") || !strcmp(a, "--interactive")) {
+			interactive = 1;
+		} else if ((!strcmp(a, "--max-steps") || !strcmp(a, "--data-size")) && i + 1 < argc) {
+			char *end;
+			long long v = strtoll(argv[++i], &end, 0);
+			if (*end || v < 0) {
+				fprintf(stderr, "afd: %s: not a number: %s\n", a, argv[i]);
+				return 2;
+			}
+			if (a[2] == 'm')
+				max_steps = v;
+			else
+				o.data_size = (size_t)v;
+		} else if ((!strcmp(a, "-e") || !strcmp(a, "--evaluate"))) {
+			if (++i >= argc) {
+				fprintf(stderr, "afd: -e needs an argument\n%s", usage);
+				return 2;
+			}
+			actions++;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "afd: unknown option %s\n%s", a, usage);
+			return 2;
+		} else {
+			actions++;
+		}
+	}
+
+	afd_vm *vm = afd_new(&o);
+	if (!vm) {
+		fprintf(stderr, "afd: cannot create the Forth VM: %s\n", strerror(errno));
+		return 1;
+	}
+	afd_set_max_steps(vm, max_steps);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int err = 0;
+		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size")) {
+			i++;
+			continue;
+		} else if (!strcmp(a, "-e") || !strcmp(a, "--evaluate")) {
+			i++;
+			err = afd_eval(vm, argv[i], strlen(argv[i]), "-e");
+		} else if (a[0] == '-' && a[1]) {
+			continue;
+		} else {
+			err = afd_include(vm, a);
+		}
+		if (err == AFD_THROW_BYE) {
+			afd_free(vm);
+			return 0;
+		}
+		if (err == AFD_THROW_QUIT)
+			break;
+		if (err) {
+			report(vm);
+			afd_free(vm);
+			return 1;
+		}
+	}
+
+	int status = 0;
+	if (interactive || actions == 0)
+		status = repl(vm, &h);
+	afd_free(vm);
+	return status;
+}

@@ -1,58 +1,73 @@
-# AFD build. `make` builds ./afd; `make test` runs every test; `make bench` the benchmarks.
+# AFD build. `make` builds ./afd; `make test` runs every test; `make bench` the benchmarks;
+# `make asan` the whole suite under ASan+UBSan; `make fuzz` the fuzz targets.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Isrc -Ibuild
+# project flags apart from CFLAGS, so `make CFLAGS=...` (asan, fuzz) keeps them
+XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+           -Wno-missing-field-initializers -Iinclude -Isrc $(CFLAGS)
 LDLIBS  += -ledit
-B       := build
+B       ?= build
 
 ENGINE_SRC := $(sort $(wildcard src/forth/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
+HEADERS    := $(wildcard include/afd/*.h src/forth/*.h src/forth/*.def)
 
-.PHONY: all deps test check-forth asan fuzz bench run clean
+.PHONY: all deps test asan fuzz bench run clean
 all: afd
 
 deps:
-	@bash scripts/deps.sh
+	@bash scripts/deps.sh all
 
-$(B)/%.o: src/%.c $(wildcard include/afd/*.h src/forth/*.h) | $(B)/forth
-	$(CC) $(CFLAGS) -c -o $@ $<
-
-$(B)/forth:
-	mkdir -p $(B)/forth $(B)/tests
+$(B)/%.o: src/%.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) -c -o $@ $<
 
 # The Forth half of the engine is compiled into the binary as C strings.
-$(B)/forth/prelude.c: $(FORTH_SRC) scripts/embed.sh | $(B)/forth
+$(B)/forth/prelude.c: $(FORTH_SRC) scripts/embed.sh
+	@mkdir -p $(dir $@)
 	bash scripts/embed.sh $(FORTH_SRC) > $@
 
 $(B)/forth/prelude.o: $(B)/forth/prelude.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(XCFLAGS) -c -o $@ $<
 
 $(B)/libafd.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-afd: $(B)/main.o $(B)/libafd.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/afd: $(B)/main.o $(B)/libafd.a
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
+
+afd: $(B)/afd
+	cp $< $@
 
 $(B)/tests/test_api: tests/c/test_api.c $(B)/libafd.a
-	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) -o $@ $^ -lpthread
 
-test: afd $(B)/tests/test_api
+test:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory afd $(B)/tests/test_api
 	@bash tests/run.sh
 
-# Sanitizers: the whole suite under ASan + UBSan, in its own build tree.
+SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
-	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" afd build-asan/tests/test_api
-	AFD=./build-asan/afd-asan bash -c 'cp afd build-asan/afd-asan' ; true
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory B=build-asan CC=clang CFLAGS="$(SAN)" \
+		build-asan/afd build-asan/tests/test_api
+	@AFD=build-asan/afd TEST_API=build-asan/tests/test_api bash tests/run.sh
 
 fuzz:
-	@bash fuzz/run.sh
+	@bash scripts/deps.sh test
+	@bash fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: afd
+	@bash scripts/deps.sh bench
 	@bash bench/run.sh
 
-run: deps afd
+run:
+	@bash scripts/deps.sh build
+	@$(MAKE) --no-print-directory afd
 	./afd
 
 clean:
-	rm -rf build build-asan afd
+	rm -rf build build-asan build-fuzz afd

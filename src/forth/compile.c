@@ -6,7 +6,7 @@
 
 #define CF_ORIG ((cell)0x0a1f0000 << 32)
 #define CF_DEST ((cell)0x0a1e0000 << 32)
-#define CF_MASK ((cell)0xffffffff << 32)
+#define CF_MASK ((cell)(~(ucell)0 << 32))
 
 /* ---- building the read-back form ---- */
 int fth_emit_op(afd_vm *vm, int kind, cell arg)
@@ -420,13 +420,13 @@ static int p_bracket_compile(afd_vm *vm, void *c)
 	return err ? err : fth_compile_xt(vm, xt);
 }
 
-static int p_bracket_tick(afd_vm *vm, void *c)
+static int p_bracket_tick(afd_vm *vm, void *c)	/* interpreted, as gforth: like ' */
 {
 	cell xt;
-	int err = need_def(vm);
-	if (!err)
-		err = parse_xt(vm, &xt);
-	return err ? err : fth_emit_op(vm, OP_LIT, xt);
+	int err = parse_xt(vm, &xt);
+	if (err)
+		return err;
+	return vm->sys->state ? fth_emit_op(vm, OP_LIT, xt) : fth_push(vm, xt);
 }
 
 static int p_tick(afd_vm *vm, void *c)
@@ -625,7 +625,7 @@ const struct fth_cword fth_compile_words[] = {
 	{ "compile,", "( xt -- )", p_compile_comma, 0 },
 	{ "postpone", "( \"name\" -- )", p_postpone, WF_IMMEDIATE | WF_COMPILE_ONLY },
 	{ "[compile]", "( \"name\" -- )", p_bracket_compile, WF_IMMEDIATE | WF_COMPILE_ONLY },
-	{ "[']", "( \"name\" -- )", p_bracket_tick, WF_IMMEDIATE | WF_COMPILE_ONLY },
+	{ "[']", "( \"name\" -- )", p_bracket_tick, WF_IMMEDIATE },
 	{ "'", "( \"name\" -- xt )", p_tick, 0 },
 	{ "does>", "( -- ) ( R: nest-sys -- )", p_does, WF_IMMEDIATE | WF_COMPILE_ONLY },
 	{ "create", "( \"name\" -- )", p_create, 0 },

@@ -124,13 +124,13 @@ int fth_run(afd_vm *vm, cell xt)
 	int64_t steps = vm->steps;
 	struct fth_word *w = &words[xt];
 	cell t, u;
-	int err;
+	cell err;	/* a THROW code is any cell; CATCH returns it unchanged */
 
 #define NEXT goto **ip++
 #define THROW(code) do { err = (code); goto throw; } while (0)
 #define NEED(n) if (__builtin_expect(sp < s0 + (n) - 1, 0)) goto underflow
 #define ROOM(n) if (__builtin_expect(sp + (n) >= slimit, 0)) goto overflow
-#define PUSH(v) do { *++sp = tos; tos = (v); } while (0)
+#define PUSH(v) do { cell v_ = (v); *++sp = tos; tos = v_; } while (0)
 #define POP() (tos = *sp--)
 #define CHECK(a, n) if (__builtin_expect((ucell)((a) - (cell)mbase) > msize - (n), 0)) goto badaddr
 #define STEP() if (__builtin_expect(--steps < 0, 0)) THROW(AFD_THROW_STEPS)
@@ -487,35 +487,35 @@ L_WITHIN:		/* ( n1 n2 n3 -- flag ) n2 <= n1 < n3, with wrap-around */
 	NEXT;
 L_SLASH:
 	NEED(2);
-	if ((err = floored_div(*sp, tos, &t, &u)))
+	if ((err = (cell)floored_div(*sp, tos, &t, &u)))
 		goto throw;
 	sp--;
 	tos = t;
 	NEXT;
 L_MOD:
 	NEED(2);
-	if ((err = floored_div(*sp, tos, &t, &u)))
+	if ((err = (cell)floored_div(*sp, tos, &t, &u)))
 		goto throw;
 	sp--;
 	tos = u;
 	NEXT;
 L_SLMOD:
 	NEED(2);
-	if ((err = floored_div(*sp, tos, &t, &u)))
+	if ((err = (cell)floored_div(*sp, tos, &t, &u)))
 		goto throw;
 	*sp = u;
 	tos = t;
 	NEXT;
 L_STSL:
 	NEED(3);
-	if ((err = floored_div((dcell)sp[-1] * sp[0], tos, &t, &u)))
+	if ((err = (cell)floored_div((dcell)sp[-1] * sp[0], tos, &t, &u)))
 		goto throw;
 	sp -= 2;
 	tos = t;
 	NEXT;
 L_STSLMOD:
 	NEED(3);
-	if ((err = floored_div((dcell)sp[-1] * sp[0], tos, &t, &u)))
+	if ((err = (cell)floored_div((dcell)sp[-1] * sp[0], tos, &t, &u)))
 		goto throw;
 	sp--;
 	*sp = u;
@@ -553,7 +553,7 @@ L_UMSLMOD:		/* ( ud u1 -- urem uquot ) */
 	NEXT;
 L_FMSLMOD:
 	NEED(3);
-	if ((err = floored_div(DCELL(sp[0], sp[-1]), tos, &t, &u)))
+	if ((err = (cell)floored_div(DCELL(sp[0], sp[-1]), tos, &t, &u)))
 		goto throw;
 	sp[-1] = u;
 	tos = t;
@@ -561,7 +561,7 @@ L_FMSLMOD:
 	NEXT;
 L_SMSLREM:
 	NEED(3);
-	if ((err = symmetric_div(DCELL(sp[0], sp[-1]), tos, &t, &u)))
+	if ((err = (cell)symmetric_div(DCELL(sp[0], sp[-1]), tos, &t, &u)))
 		goto throw;
 	sp[-1] = u;
 	tos = t;
@@ -705,9 +705,7 @@ L_THROW:
 	POP();
 	if (t == 0)
 		NEXT;
-	err = (int)t;
-	if ((cell)err != t)
-		err = -24;
+	err = t;
 	goto throw;
 
 	/* ---- faults ---- */
@@ -734,5 +732,5 @@ throw:
 	}
 	SAVE();
 	vm->level--;
-	return err;
+	return err == (int)err ? (int)err : -24;	/* uncaught: the C API speaks int */
 }

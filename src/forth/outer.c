@@ -177,6 +177,12 @@ int fth_parse(afd_vm *vm, char delim, const char **out, size_t *n)
 	return (int)start;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /* Escaped text from >IN up to an unescaped '"' (escapes as in S\"). The text is unescaped
  * in place (it only shrinks); >IN moves past the closing quote. */
 static int parse_quoted(afd_vm *vm, const char **out, size_t *n)
@@ -193,14 +199,25 @@ static int parse_quoted(afd_vm *vm, const char **out, size_t *n)
 			continue;
 		}
 		switch (*++q) {
-		case 'n': *dst++ = '\n'; break;
-		case 'r': *dst++ = '\r'; break;
-		case 't': *dst++ = '\t'; break;
-		case '0': *dst++ = 0; break;
-		case 'e': *dst++ = 27; break;
 		case 'a': *dst++ = 7; break;
 		case 'b': *dst++ = 8; break;
-		case 'z': *dst++ = 0; break;
+		case 'e': *dst++ = 27; break;
+		case 'f': *dst++ = 12; break;
+		case 'l': *dst++ = 10; break;
+		case 'm': *dst++ = 13; *dst++ = 10; break;
+		case 'n': *dst++ = 10; break;
+		case 'q': *dst++ = 34; break;
+		case 'r': *dst++ = 13; break;
+		case 't': *dst++ = 9; break;
+		case 'v': *dst++ = 11; break;
+		case 'z': case '0': *dst++ = 0; break;
+		case 'x':
+			if (q + 2 < end && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
+				*dst++ = (char)(hexval(q[1]) * 16 + hexval(q[2]));
+				q += 2;
+				break;
+			}
+			__attribute__((fallthrough));	/* not an escape */
 		default: *dst++ = *q; break;
 		}
 		q++;
@@ -583,7 +600,11 @@ static int p_bracket_char(afd_vm *vm, void *c)
 	const char *s;
 	size_t n;
 	fth_parse_name(vm, &s, &n);
-	return n ? fth_emit_op(vm, OP_LIT, (unsigned char)s[0]) : -16;
+	if (!n)
+		return -16;
+	if (!vm->sys->state)	/* interpreted, as gforth: like CHAR */
+		return fth_push(vm, (unsigned char)s[0]);
+	return fth_emit_op(vm, OP_LIT, (unsigned char)s[0]);
 }
 
 static int p_paren(afd_vm *vm, void *c)	/* ( "ccc<paren>" -- ), across lines in files */
@@ -759,7 +780,7 @@ const struct fth_cword fth_outer_words[] = {
 	{ "parse-name", "( \"name\" -- c-addr u )", p_parse_name, 0 },
 	{ "word", "( char \"<chars>ccc<char>\" -- c-addr )", p_word, 0 },
 	{ "char", "( \"name\" -- char )", p_char, 0 },
-	{ "[char]", "( \"name\" -- )", p_bracket_char, WF_IMMEDIATE | WF_COMPILE_ONLY },
+	{ "[char]", "( \"name\" -- )", p_bracket_char, WF_IMMEDIATE },
 	{ "(", "( \"ccc<paren>\" -- )", p_paren, WF_IMMEDIATE },
 	{ "\\", "( \"ccc<eol>\" -- )", p_backslash, WF_IMMEDIATE },
 	{ "find", "( c-addr -- c-addr 0 | xt 1 | xt -1 )", p_find, 0 },

@@ -87,7 +87,9 @@ afd_vm *afd_new(const struct afd_opts *opts)
 	vm->rs0 = stack_alloc(vm->opts.rstack_cells, &b);
 	vm->rsbase = b;
 	vm->code = reserve(vm->opts.code_cells * sizeof(cell));
-	vm->words = reserve(vm->opts.max_words * sizeof(struct fth_word));
+	/* calloc, not mmap: leak checkers must see the names and ops the headers point to;
+	 * a large calloc is lazily zeroed pages all the same */
+	vm->words = calloc(vm->opts.max_words, sizeof(struct fth_word));
 	if (!vm->s0 || !vm->rd0 || !vm->rs0 || !vm->code || !vm->words)
 		goto fail;
 	vm->slimit = vm->s0 + vm->opts.stack_cells;
@@ -131,7 +133,7 @@ void afd_free(afd_vm *vm)
 			free((void *)vm->words[i].name);
 			free(vm->words[i].ops);
 		}
-		munmap(vm->words, vm->opts.max_words * sizeof(struct fth_word));
+		free(vm->words);
 	}
 	if (vm->code)
 		munmap(vm->code, vm->opts.code_cells * sizeof(cell));

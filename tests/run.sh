@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# run.sh: every test suite of the project, one after the other; prints each suite's result
+# and the total as the last line, `N passed, N failed`. AFD and TEST_API name the binaries.
+set -u
+cd "$(dirname "$0")/.."
+AFD=${AFD:-./afd}
+TEST_API=${TEST_API:-build/tests/test_api}
+passed=0 failed=0
+
+# suite NAME CMD...: run CMD, show its output, add its closing "N passed, N failed" line.
+suite() {
+	local name=$1 out rc line p f
+	shift
+	echo "== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v '^ok - ' | sed 's/^/   /'
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "   $name: no result line (exit status $rc): counted as one failure"
+		failed=$((failed + 1))
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "   $name: exit status $rc with no failure counted: counted as one failure"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+suite "C API" "$TEST_API"
+suite "Forth word sets" bash tests/forth/run.sh "$AFD"
+suite "command line" bash tests/cli/run.sh "$AFD"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -75,110 +75,6 @@ void fth_abandon_colon(afd_vm *vm)
 	vm->nleaves = 0;
 }
 
-/* ---- translation to threaded code ---- */
-static int op_size(afd_vm *vm, const struct fth_op *op)
-{
-	switch (op->kind) {
-	case OP_PRIM: case OP_DO: case OP_EXIT:
-		return 1;
-	case OP_CALL:
-		return vm->words[op->arg].kind == WK_PRIM ? 1 : 2;
-	case OP_DOES:
-		return 3;
-	default:
-		return 2;
-	}
-}
-
-static void emit_call(afd_vm *vm, cell **pc, cell xt)
-{
-	struct fth_word *w = &vm->words[xt];
-	cell *c = *pc;
-	switch (w->kind) {
-	case WK_PRIM:
-		*c++ = (cell)fth_labels()[w->pfa];
-		break;
-	case WK_CREATE: case WK_CONST:	/* their value never changes: a literal */
-		*c++ = (cell)fth_label_lit;
-		*c++ = w->pfa;
-		break;
-	case WK_VALUE:
-		*c++ = (cell)fth_label_value;
-		*c++ = w->pfa;
-		break;
-	default:			/* through the header, so a JIT swap is seen */
-		*c++ = (cell)fth_label_call;
-		*c++ = (cell)w;
-		break;
-	}
-	*pc = c;
-}
-
-static int translate(afd_vm *vm, struct fth_word *w, const struct fth_op *ops, uint32_t n)
-{
-	uint32_t *at = malloc((n + 1) * sizeof(*at));
-	if (!at)
-		return -8;
-	uint32_t size = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		at[i] = size;
-		size += (uint32_t)op_size(vm, &ops[i]);
-	}
-	at[n] = size;
-	if (vm->codehere + size > vm->codelimit) {
-		free(at);
-		return -8;
-	}
-	cell *base = vm->codehere, *c = base;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct fth_op *op = &ops[i];
-		switch (op->kind) {
-		case OP_PRIM:
-			*c++ = (cell)fth_labels()[op->arg];
-			break;
-		case OP_CALL:
-			emit_call(vm, &c, op->arg);
-			break;
-		case OP_LIT:
-			*c++ = (cell)fth_label_lit;
-			*c++ = op->arg;
-			break;
-		case OP_DO:
-			*c++ = (cell)fth_label_do;
-			break;
-		case OP_EXIT:
-			*c++ = (cell)fth_label_exit;
-			break;
-		case OP_VALUE:
-			*c++ = (cell)fth_label_value;
-			*c++ = op->arg;
-			break;
-		case OP_TOVALUE:
-			*c++ = (cell)fth_label_tovalue;
-			*c++ = op->arg;
-			break;
-		case OP_DOES:
-			*c++ = (cell)fth_label_does;
-			*c++ = (cell)(base + at[op->arg]);
-			*c++ = vm->defining;
-			break;
-		default: {	/* branches: the argument is an op index */
-			static void **const labels[] = {
-				[OP_BRANCH] = &fth_label_branch, [OP_0BRANCH] = &fth_label_0branch,
-				[OP_QDO] = &fth_label_qdo, [OP_LOOP] = &fth_label_loop,
-				[OP_PLOOP] = &fth_label_ploop, [OP_LEAVE] = &fth_label_leave,
-			};
-			*c++ = (cell)*labels[op->kind];
-			*c++ = (cell)(base + at[op->arg]);
-		}
-		}
-	}
-	free(at);
-	vm->codehere = c;
-	w->code = base;
-	return 0;
-}
-
 int fth_end_colon(afd_vm *vm)
 {
 	if (vm->defining < 0)
@@ -197,7 +93,7 @@ int fth_end_colon(afd_vm *vm)
 	if (!ops)
 		return -8;
 	memcpy(ops, vm->ops, vm->nops * sizeof(*ops));
-	if ((err = translate(vm, w, ops, vm->nops))) {
+	if ((err = fth_translate(vm, w, ops, vm->nops))) {
 		free(ops);
 		return err;
 	}

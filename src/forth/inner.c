@@ -21,7 +21,7 @@ const struct fth_prim_info fth_prims[PRIM_COUNT] = {
 void *fth_label_lit, *fth_label_call, *fth_label_branch, *fth_label_0branch, *fth_label_do,
 	*fth_label_qdo, *fth_label_loop, *fth_label_ploop, *fth_label_leave, *fth_label_exit,
 	*fth_label_does, *fth_label_value, *fth_label_tovalue;
-static void *const *prim_labels;
+static void *const *prim_labels, *const *super_labels;
 static void *kind_labels[WK_DOES + 1];
 static pthread_once_t labels_once = PTHREAD_ONCE_INIT;
 
@@ -31,6 +31,12 @@ void *const *fth_labels(void)
 {
 	pthread_once(&labels_once, init_labels);
 	return prim_labels;
+}
+
+void *const *fth_super_labels(void)
+{
+	fth_labels();
+	return super_labels;
 }
 
 void *fth_kind_label(int kind)
@@ -77,11 +83,17 @@ int fth_run(afd_vm *vm, cell xt)
 #include "prims.def"
 #undef P
 	};
+	static void *const sups[SUP_COUNT] = {
+#define S(id, nargs, seq) [SUP_##id] = &&S_##id,
+#include "super.def"
+#undef S
+	};
 	static void *const halt_seq[] = { &&L_HALT };
 	static void *const catch_end_seq[] = { &&L_CATCHEND };
 
 	if (!vm) {
 		prim_labels = labels;
+		super_labels = sups;
 		fth_label_lit = &&L_LIT;
 		fth_label_call = &&L_CALL;
 		fth_label_branch = &&L_BRANCH;
@@ -707,6 +719,94 @@ L_THROW:
 		NEXT;
 	err = t;
 	goto throw;
+
+	/* ---- superinstructions (super.def): fused sequences, same checks as their parts ---- */
+S_LITPLUS:
+	NEED(1);
+	tos = (cell)((ucell)tos + (ucell)*ip++);
+	NEXT;
+S_LITSTAR:
+	NEED(1);
+	tos = (cell)((ucell)tos * (ucell)*ip++);
+	NEXT;
+S_LITAND:
+	NEED(1);
+	tos &= (cell)*ip++;
+	NEXT;
+S_LITFETCH:
+	ROOM(1);
+	t = (cell)*ip++;
+	CHECK(t, 8);
+	*++sp = tos;
+	memcpy(&tos, (void *)t, 8);
+	NEXT;
+S_LITSTORE:
+	NEED(1);
+	t = (cell)*ip++;
+	CHECK(t, 8);
+	memcpy((void *)t, &tos, 8);
+	POP();
+	NEXT;
+S_LITPSTORE:
+	NEED(1);
+	t = (cell)*ip++;
+	CHECK(t, 8);
+	memcpy(&u, (void *)t, 8);
+	u = (cell)((ucell)u + (ucell)tos);
+	memcpy((void *)t, &u, 8);
+	POP();
+	NEXT;
+S_CELLSPLUS:
+	NEED(2);
+	tos = (cell)((ucell)*sp-- + ((ucell)tos << 3));
+	NEXT;
+S_ICELLSPLUS:
+	NEED(1);
+	RDNEED(2);
+	tos = (cell)((ucell)tos + ((ucell)rd[0] << 3));
+	NEXT;
+S_LITICELLSPLUS:
+	ROOM(1);
+	RDNEED(2);
+	PUSH((cell)((ucell)*ip + ((ucell)rd[0] << 3)));
+	ip++;
+	NEXT;
+S_DUPFETCH:
+	NEED(1);
+	ROOM(1);
+	CHECK(tos, 8);
+	*++sp = tos;
+	memcpy(&tos, (void *)tos, 8);
+	NEXT;
+S_DUPBR:
+	NEED(1);
+	if (tos == 0) {
+		ip = (void *const *)*ip;
+		STEP();
+	} else {
+		ip++;
+	}
+	NEXT;
+#define BRANCH_UNLESS(cond) \
+	if (cond) { ip++; } else { ip = (void *const *)*ip; STEP(); } \
+	NEXT
+#define CMPBR(op) \
+	NEED(2); t = *sp; u = tos; tos = sp[-1]; sp -= 2; BRANCH_UNLESS(op)
+S_BR_LT: CMPBR(t < u);
+S_BR_GT: CMPBR(t > u);
+S_BR_EQ: CMPBR(t == u);
+S_BR_NE: CMPBR(t != u);
+S_BR_ULT: CMPBR((ucell)t < (ucell)u);
+S_BR_UGT: CMPBR((ucell)t > (ucell)u);
+#define ZBR(op) NEED(1); t = tos; POP(); BRANCH_UNLESS(op)
+S_BR_ZEQ: ZBR(t == 0);
+S_BR_ZLT: ZBR(t < 0);
+S_BR_ZGT: ZBR(t > 0);
+#define LCMPBR(op) NEED(1); t = tos; u = (cell)*ip++; POP(); BRANCH_UNLESS(op)
+S_LBR_LT: LCMPBR(t < u);
+S_LBR_GT: LCMPBR(t > u);
+S_LBR_EQ: LCMPBR(t == u);
+S_LBR_NE: LCMPBR(t != u);
 
 	/* ---- faults ---- */
 underflow:

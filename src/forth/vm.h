@@ -65,6 +65,12 @@ enum fth_prim {
 #undef P
 	PRIM_COUNT
 };
+enum fth_super {
+#define S(id, nargs, seq) SUP_##id,
+#include "super.def"
+#undef S
+	SUP_COUNT
+};
 struct fth_prim_info {
 	const char *name, *effect;
 };
@@ -239,6 +245,7 @@ static inline bool fth_xt_ok(const afd_vm *vm, cell xt) { return (ucell)(xt - 1)
 int fth_run(afd_vm *vm, cell xt);		/* execute xt; 0 or uncaught THROW code */
 void *const *fth_labels(void);			/* label of each primitive, PRIM_COUNT long */
 void *fth_kind_label(int kind);			/* code field label for a word kind */
+void *const *fth_super_labels(void);		/* label of each superinstruction */
 extern void *fth_label_lit, *fth_label_call, *fth_label_branch, *fth_label_0branch,
 	*fth_label_do, *fth_label_qdo, *fth_label_loop, *fth_label_ploop, *fth_label_leave,
 	*fth_label_exit, *fth_label_does, *fth_label_value, *fth_label_tovalue;
@@ -248,6 +255,9 @@ int fth_begin_colon(afd_vm *vm, const char *name, size_t len, bool noname);
 int fth_emit_op(afd_vm *vm, int kind, cell arg);
 int fth_compile_xt(afd_vm *vm, cell xt);	/* COMPILE, */
 int fth_end_colon(afd_vm *vm);
+
+/* ---- threaded.c ---- */
+int fth_translate(afd_vm *vm, struct fth_word *w, const struct fth_op *ops, uint32_t n);
 void fth_abandon_colon(afd_vm *vm);
 extern const struct fth_cword fth_compile_words[];
 

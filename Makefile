@@ -40,21 +40,23 @@ $(B)/afd: $(B)/main.o $(B)/libafd.a
 afd: $(B)/afd
 	cp $< $@
 
-$(B)/tests/test_api: tests/c/test_api.c $(B)/libafd.a
+C_TESTS := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
+
+$(B)/tests/%: tests/c/%.c $(B)/libafd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -o $@ $^ -lpthread
 
 test:
 	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory afd $(B)/tests/test_api
+	@$(MAKE) --no-print-directory afd $(C_TESTS)
 	@bash tests/run.sh
 
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory B=build-asan CC=clang CFLAGS="$(SAN)" \
-		build-asan/afd build-asan/tests/test_api
-	@AFD=build-asan/afd TEST_API=build-asan/tests/test_api bash tests/run.sh
+		build-asan/afd $(C_TESTS:$(B)/%=build-asan/%)
+	@AFD=build-asan/afd TESTS=build-asan/tests bash tests/run.sh
 
 fuzz:
 	@bash scripts/deps.sh test

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run.sh: every test suite of the project, one after the other; prints each suite's result
-# and the total as the last line, `N passed, N failed`. AFD and TEST_API name the binaries.
+# and the total as the last line, `N passed, N failed`. AFD names the binary, TESTS the
+# folder of the C test programs.
 set -u
 cd "$(dirname "$0")/.."
 AFD=${AFD:-./afd}
-TEST_API=${TEST_API:-build/tests/test_api}
+TESTS=${TESTS:-build/tests}
 passed=0 failed=0
 
 # suite NAME CMD...: run CMD, show its output, add its closing "N passed, N failed" line.
@@ -32,7 +33,9 @@ suite() {
 	failed=$((failed + f))
 }
 
-suite "C API" "$TEST_API"
+for t in "$TESTS"/test_*; do
+	[ -x "$t" ] && suite "C: $(basename "$t")" "$t"
+done
 suite "Forth word sets" bash tests/forth/run.sh "$AFD"
 suite "command line" bash tests/cli/run.sh "$AFD"
 

@@ -289,8 +289,9 @@ static int parse_xt(afd_vm *vm, cell *xt)
 	fth_parse_name(vm, &s, &n);
 	if (n == 0)
 		return -16;
+	fth_mark_parsed(vm, s, n);
 	*xt = fth_find(vm, s, n);
-	return *xt < 0 ? -13 : 0;
+	return *xt <= 0 ? -13 : 0;
 }
 
 static int p_postpone(afd_vm *vm, void *c)

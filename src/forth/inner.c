@@ -4,6 +4,7 @@
  *
  * Register form of the data stack: tos holds the top item, sp points at the one below it
  * (memory form, used outside this function: vm->sp points at the top item). */
+#include <errno.h>
 #include <pthread.h>
 #include "vm.h"
 
@@ -37,6 +38,25 @@ void *const *fth_super_labels(void)
 {
 	fth_labels();
 	return super_labels;
+}
+
+static void *native_label;
+
+int fth_set_native(afd_vm *vm, cell xt, afd_prim_fn fn, void *ctx)
+{
+	if (!fth_xt_ok(vm, xt) || vm->words[xt].kind != WK_COLON)
+		return -EINVAL;
+	struct fth_word *w = &vm->words[xt];
+	fth_labels();
+	if (!fn) {	/* back to threaded code: the entry first, so no caller runs a stale fn */
+		__atomic_store_n(&w->cfa, kind_labels[WK_COLON], __ATOMIC_RELEASE);
+		return 0;
+	}
+	/* publish the function before the entry that uses it */
+	__atomic_store_n(&w->nctx, ctx, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->native, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->cfa, native_label, __ATOMIC_RELEASE);
+	return 0;
 }
 
 void *fth_kind_label(int kind)
@@ -108,6 +128,7 @@ int fth_run(afd_vm *vm, cell xt)
 		fth_label_value = &&L_VALUE;
 		fth_label_tovalue = &&L_TOVALUE;
 		kind_labels[WK_COLON] = &&L_DOCOL;
+		native_label = &&L_DONATIVE;
 		kind_labels[WK_CFUNC] = &&L_DOCFUNC;
 		kind_labels[WK_CREATE] = &&L_DOVAR;
 		kind_labels[WK_CONST] = &&L_DOVAR;
@@ -161,6 +182,17 @@ L_DOCOL:
 	ip = (void *const *)w->code;
 	STEP();
 	NEXT;
+L_DONATIVE:		/* a colon word compiled to native code */
+	{
+		afd_prim_fn fn = __atomic_load_n(&w->native, __ATOMIC_ACQUIRE);
+		SAVE();
+		err = fn(vm, w->nctx);
+		LOAD();
+	}
+	if (err)
+		goto throw;
+	STEP();
+	NEXT;
 L_DOVAR:		/* CREATE and CONSTANT: push the parameter field */
 	ROOM(1);
 	PUSH(w->pfa);
@@ -200,7 +232,7 @@ L_LIT:
 	NEXT;
 L_CALL:
 	w = (struct fth_word *)*ip++;
-	goto *w->cfa;
+	goto *__atomic_load_n(&w->cfa, __ATOMIC_ACQUIRE);
 L_EXIT:
 	ip = (void *const *)*rs--;
 	NEXT;

@@ -240,6 +240,15 @@ static void mark_token(afd_vm *vm, const char *s, size_t n, int col)
 	vm->tokfile = src->file;
 }
 
+/* A parsing word (' POSTPONE SEE TO ...) names the word it parsed in its errors. */
+void fth_mark_parsed(afd_vm *vm, const char *s, size_t n)
+{
+	struct fth_source *src = cur(vm);
+	if ((cell)s < src->buf || (cell)s > src->buf + src->len)
+		return;
+	mark_token(vm, s, n, (int)((cell)s - src->buf));
+}
+
 int fth_compile_string(afd_vm *vm, const char *s, size_t n)
 {
 	cell a = vm->here;

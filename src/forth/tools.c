@@ -99,6 +99,7 @@ static int p_see(afd_vm *vm, void *c)	/* ( "name" -- ) */
 	const char *s;
 	size_t n;
 	fth_parse_name(vm, &s, &n);
+	fth_mark_parsed(vm, s, n);
 	cell xt = fth_find(vm, s, n);
 	if (xt <= 0)
 		return -13;

@@ -107,7 +107,8 @@ struct fth_word {
 	struct fth_op *ops;	/* read-back form (colon words and DOES> parents) */
 	uint32_t nops;
 	cell does_xt;		/* WK_DOES: the defining word whose DOES> code runs */
-	void *volatile native;	/* native entry once compiled (QBE backend) */
+	afd_prim_fn native;	/* native entry once compiled (QBE backend): see fth_set_native */
+	void *nctx;
 	uint16_t file;		/* where it was defined */
 	uint32_t line;
 };
@@ -246,6 +247,10 @@ int fth_run(afd_vm *vm, cell xt);		/* execute xt; 0 or uncaught THROW code */
 void *const *fth_labels(void);			/* label of each primitive, PRIM_COUNT long */
 void *fth_kind_label(int kind);			/* code field label for a word kind */
 void *const *fth_super_labels(void);		/* label of each superinstruction */
+/* Replace a colon word's entry point with native code, or back (fn NULL), atomically: a
+ * caller on the VM's thread sees the old or the new entry, never a mix. Safe to call from
+ * another thread (the JIT's) while the VM runs. Returns 0 or -EINVAL. */
+int fth_set_native(afd_vm *vm, cell xt, afd_prim_fn fn, void *ctx);
 extern void *fth_label_lit, *fth_label_call, *fth_label_branch, *fth_label_0branch,
 	*fth_label_do, *fth_label_qdo, *fth_label_loop, *fth_label_ploop, *fth_label_leave,
 	*fth_label_exit, *fth_label_does, *fth_label_value, *fth_label_tovalue;
@@ -266,7 +271,8 @@ int fth_interpret(afd_vm *vm);			/* the current source until it is exhausted */
 int fth_parse_name(afd_vm *vm, const char **s, size_t *n);	/* next blank-delimited token */
 int fth_parse(afd_vm *vm, char delim, const char **s, size_t *n);
 int fth_evaluate(afd_vm *vm, cell addr, cell len);
-int fth_compile_string(afd_vm *vm, const char *s, size_t n);	/* compiled ( -- c-addr u ) */
+int fth_compile_string(afd_vm *vm, const char *s, size_t n);
+void fth_mark_parsed(afd_vm *vm, const char *s, size_t n);	/* errors name it */	/* compiled ( -- c-addr u ) */
 int fth_include_file(afd_vm *vm, const char *path, size_t len);
 extern const struct fth_cword fth_outer_words[];
 

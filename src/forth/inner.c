@@ -278,7 +278,8 @@ L_QDO:
 	NEXT;
 L_LOOP:
 	RDNEED(2);
-	if (++rd[0] != rd[-1]) {
+	rd[0] = (cell)((ucell)rd[0] + 1);	/* indices wrap, as the standard's +LOOP */
+	if (rd[0] != rd[-1]) {
 		ip = (void *const *)*ip;
 		STEP();
 	} else {

@@ -65,6 +65,7 @@ void fth_abandon_colon(afd_vm *vm)
 	/* The half-built word stays hidden and without code: drop it if it is the newest. */
 	if (vm->defining == vm->nwords - 1 && vm->words[vm->defining].code == NULL) {
 		free((void *)vm->words[vm->defining].name);
+		free(vm->words[vm->defining].doc);
 		vm->nwords--;
 		vm->latest = vm->nwords - 1;
 		cell keep = vm->nwords;

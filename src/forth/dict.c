@@ -116,6 +116,7 @@ void fth_forget_to(afd_vm *vm, cell nwords, cell here, cell *codehere)
 	for (cell xt = nwords; xt < vm->nwords; xt++) {
 		free((void *)vm->words[xt].name);
 		free(vm->words[xt].ops);
+		free(vm->words[xt].doc);
 	}
 	vm->nwords = nwords;
 	vm->here = here;

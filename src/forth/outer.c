@@ -616,17 +616,38 @@ static int p_bracket_char(afd_vm *vm, void *c)
 	return fth_emit_op(vm, OP_LIT, (unsigned char)s[0]);
 }
 
+/* The first comment of a colon definition is its stack effect: keep it for SEE and the
+ * word reference. */
+static void keep_effect(afd_vm *vm, const char *start, const char *end)
+{
+	struct fth_word *w = &vm->words[vm->defining];
+	if (w->doc || vm->nops || end - start > 200)
+		return;
+	size_t n = (size_t)(end - start);
+	w->doc = malloc(n + 4);
+	if (!w->doc)
+		return;
+	memcpy(w->doc, "( ", 2);
+	memcpy(w->doc + 2, start, n);
+	strcpy(w->doc + 2 + n, ")");
+	w->effect = w->doc;
+}
+
 static int p_paren(afd_vm *vm, void *c)	/* ( "ccc<paren>" -- ), across lines in files */
 {
+	bool first = vm->defining >= 0 && vm->nops == 0;
 	for (;;) {
 		const char *p;
 		cell in, len;
 		source_span(vm, &p, &in, &len);
 		const char *q = memchr(p + in, ')', (size_t)(len - in));
 		if (q) {
+			if (first)
+				keep_effect(vm, p + in, q);
 			vm->sys->in = (cell)(q - p) + 1;
 			return 0;
 		}
+		first = false;
 		vm->sys->in = len;
 		if (cur(vm)->kind == SRC_EVALUATE || !next_line(vm, cur(vm)))
 			return 0;

@@ -107,7 +107,7 @@ static int p_see(afd_vm *vm, void *c)	/* ( "name" -- ) */
 	const char *imm = w->flags & WF_IMMEDIATE ? " immediate" : "";
 	switch (w->kind) {
 	case WK_COLON:
-		fth_printf(vm, ": %s  ", w->name);
+		fth_printf(vm, ": %s %s ", w->name, w->effect ? w->effect : "");
 		see_ops(vm, w->ops, w->nops);
 		if (imm[0])
 			fth_printf(vm, "%s\n", imm + 1);
@@ -136,7 +136,32 @@ static int p_see(afd_vm *vm, void *c)	/* ( "name" -- ) */
 	return 0;
 }
 
+/* WORDREF: the word reference, as a Markdown table, in definition order. */
+static int p_wordref(afd_vm *vm, void *c)
+{
+	static const char *kinds[] = {
+		[WK_PRIM] = "primitive", [WK_COLON] = "Forth", [WK_CFUNC] = "C",
+		[WK_CREATE] = "variable", [WK_CONST] = "constant", [WK_VALUE] = "value",
+		[WK_DEFER] = "deferred", [WK_DOES] = "defined",
+	};
+	fth_printf(vm, "| word | stack effect | kind | defined in |\n|---|---|---|---|\n");
+	for (cell xt = 1; xt < vm->nwords; xt++) {
+		struct fth_word *w = &vm->words[xt];
+		if (!w->len || (w->flags & WF_HIDDEN))
+			continue;
+		fth_printf(vm, "| `");
+		for (const char *p = w->name; *p; p++)	/* a | would end the cell */
+			fth_printf(vm, *p == '|' ? "\\|" : "%c", *p);
+		fth_printf(vm, "` | `%s` | %s%s | %s |\n", w->effect ? w->effect : "", kinds[w->kind],
+			   w->flags & WF_IMMEDIATE ? ", immediate" : "",
+			   w->kind == WK_PRIM || w->kind == WK_CFUNC ? "src/forth" :
+			   w->file < vm->nfiles ? vm->files[w->file] : "?");
+	}
+	return 0;
+}
+
 const struct fth_cword fth_tools_words[] = {
+	{ "wordref", "( -- )", p_wordref, 0 },
 	{ ".s", "( -- )", p_dot_s, 0 },
 	{ "dump", "( addr u -- )", p_dump, 0 },
 	{ "words", "( -- )", p_words, 0 },

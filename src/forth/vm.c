@@ -132,6 +132,7 @@ void afd_free(afd_vm *vm)
 		for (cell i = 0; i < vm->nwords; i++) {
 			free((void *)vm->words[i].name);
 			free(vm->words[i].ops);
+			free(vm->words[i].doc);
 		}
 		free(vm->words);
 	}

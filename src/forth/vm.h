@@ -103,7 +103,8 @@ struct fth_word {
 	int32_t next;		/* previous word in the same hash bucket, -1 at the end */
 	afd_prim_fn cfn;
 	void *cctx;
-	const char *effect;	/* stack effect of C and inline primitives */
+	const char *effect;	/* stack effect: static for primitives, else == doc */
+	char *doc;		/* owned: a colon word's leading ( stack comment ) */
 	struct fth_op *ops;	/* read-back form (colon words and DOES> parents) */
 	uint32_t nops;
 	cell does_xt;		/* WK_DOES: the defining word whose DOES> code runs */

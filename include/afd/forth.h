@@ -38,6 +38,14 @@ int afd_pop_string(afd_vm *vm, const char **s, size_t *len);
 /* Host pointer for len bytes at Forth address addr, or NULL if outside the data space. */
 void *afd_mem(afd_vm *vm, afd_cell addr, size_t len);
 
+/* For parsing words written in C: the next blank-delimited name of the input, or the next
+ * "text" literal if the input continues with a '"' (escapes decoded). Returns 0 or a THROW
+ * code; *len is 0 at the end of the line. The text stays valid until the line changes. */
+int afd_parse_name(afd_vm *vm, const char **s, size_t *len);
+int afd_parse_string(afd_vm *vm, const char **s, size_t *len);
+/* Copy n bytes into the VM's ring of transient strings and push ( c-addr u ). */
+int afd_push_string(afd_vm *vm, const char *s, size_t n);
+
 /* Step budget for each following evaluation: calls and branches counted; 0 = unlimited.
  * When spent, the evaluation throws AFD_THROW_STEPS. */
 void afd_set_max_steps(afd_vm *vm, int64_t steps);
@@ -47,6 +55,13 @@ const struct afd_error *afd_last_error(const afd_vm *vm);
 int afd_format_error(const afd_vm *vm, char *buf, size_t cap);
 /* Text of a THROW code from the standard table (or the system codes above). */
 const char *afd_throw_message(int code);
+
+/* The top-level sources evaluated so far (afd_eval texts and afd_include files, in order,
+ * the one running included), so another VM can be built with the same words by evaluating
+ * them again. Returns the count; fills *name, *text, *len for index i when i < count. */
+int afd_history(const afd_vm *vm, int i, const char **name, const char **text, size_t *len);
+/* Stop recording history (a VM that replays another's). */
+void afd_set_history(afd_vm *vm, int on);
 
 /* Deliver buffered output to the write callback. */
 void afd_flush(afd_vm *vm);

@@ -436,12 +436,52 @@ static bool was_included(afd_vm *vm, const char *path)
 	return false;
 }
 
+/* Remember a top-level source (a copy) for afd_history. */
+static void log_source(afd_vm *vm, const char *name, const char *text, size_t len)
+{
+	if (vm->nohist || vm->nsrc != 0 || vm->level != 0 || !vm->prelude_words)
+		return;
+	if (vm->nhist == vm->caphist) {
+		int cap = vm->caphist ? vm->caphist * 2 : 8;
+		struct fth_hist *h = realloc(vm->hist, (size_t)cap * sizeof(*h));
+		if (!h)
+			return;
+		vm->hist = h;
+		vm->caphist = cap;
+	}
+	struct fth_hist *h = &vm->hist[vm->nhist];
+	h->name = strdup(name);
+	h->text = malloc(len + 1);
+	if (!h->name || !h->text) {
+		free(h->name);
+		free(h->text);
+		return;
+	}
+	memcpy(h->text, text, len);
+	h->text[len] = 0;
+	h->len = len;
+	vm->nhist++;
+}
+
+int afd_history(const afd_vm *vm, int i, const char **name, const char **text, size_t *len)
+{
+	if (i >= 0 && i < vm->nhist) {
+		*name = vm->hist[i].name;
+		*text = vm->hist[i].text;
+		*len = vm->hist[i].len;
+	}
+	return vm->nhist;
+}
+
+void afd_set_history(afd_vm *vm, int on) { vm->nohist = !on; }
+
 static int include_resolved(afd_vm *vm, const char *path)
 {
 	size_t len = 0;
 	char *text = read_file(path, &len);
 	if (!text)
 		return errno == ENOENT ? -38 : AFD_THROW_FILE;
+	log_source(vm, path, text, len);
 	remember_included(vm, path);
 	int err = push_text(vm, SRC_TEXT, text, len, file_index(vm, path), vm->nfiles + 1);
 	if (!err)
@@ -823,6 +863,45 @@ const struct fth_cword fth_outer_words[] = {
 	{ NULL, NULL, NULL, 0 }
 };
 
+/* ---- parsing for C words ---- */
+int afd_parse_name(afd_vm *vm, const char **s, size_t *len)
+{
+	if (!vm->nsrc)
+		return -16;
+	int col = fth_parse_name(vm, s, len);
+	if (*len)
+		mark_token(vm, *s, *len, col);
+	return 0;
+}
+
+int afd_parse_string(afd_vm *vm, const char **s, size_t *len)
+{
+	const char *p;
+	cell in, n;
+	if (!vm->nsrc)
+		return -16;
+	source_span(vm, &p, &in, &n);
+	while (in < n && blank(p[in]))
+		in++;
+	if (in >= n || p[in] != '"')
+		return afd_parse_name(vm, s, len);
+	mark_token(vm, p + in, 1, (int)in);
+	vm->sys->in = in + 1;
+	int err = parse_quoted(vm, s, len);
+	if (!err)
+		vm->toklen = (size_t)(*s + *len - vm->tok) + 1;
+	return err;
+}
+
+int afd_push_string(afd_vm *vm, const char *s, size_t n)
+{
+	cell a = fth_transient(vm, s, n);
+	if (!a)
+		return -18;
+	int err = fth_push(vm, a);
+	return err ? err : fth_push(vm, (cell)n);
+}
+
 /* ---- the embedding API's entry points ---- */
 static void start(afd_vm *vm)
 {
@@ -850,6 +929,7 @@ int afd_eval(afd_vm *vm, const char *src, size_t len, const char *name)
 	start(vm);
 	int kind = name ? SRC_TEXT : SRC_TERMINAL;
 	int file = file_index(vm, name ? name : "<stdin>");
+	log_source(vm, name ? name : "<stdin>", src, len);
 	int err = push_text(vm, kind, src, len, file, name ? -1 : 0);
 	if (!err)
 		err = run_source(vm);

@@ -150,6 +150,11 @@ void afd_free(afd_vm *vm)
 	for (int i = 0; i < vm->nincluded; i++)
 		free(vm->included[i]);
 	free(vm->included);
+	for (int i = 0; i < vm->nhist; i++) {
+		free(vm->hist[i].name);
+		free(vm->hist[i].text);
+	}
+	free(vm->hist);
 	free(vm);
 }
 

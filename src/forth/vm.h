@@ -211,6 +211,10 @@ struct afd_vm {
 	int errset;		/* err describes the error now propagating */
 	char abortmsg[128];
 	cell abortlen;
+	/* top-level sources, for afd_history */
+	struct fth_hist { char *name, *text; size_t len; } *hist;
+	int nhist, caphist;
+	bool nohist;
 	/* REQUIRED: files already included */
 	char **included;
 	int nincluded, capincluded;

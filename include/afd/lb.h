@@ -1,0 +1,40 @@
+/* lb.h: pools, backends and balancing algorithms. Conventions: 0 or a negative errno. */
+#ifndef AFD_LB_H
+#define AFD_LB_H
+
+#include "lb-t.h"
+
+/* Pools */
+struct lb_pool *lb_pool_new(const char *name, const struct lb_algo *algo);
+void lb_pool_free(struct lb_pool *pool);
+/* Add a backend (weight 0..1000000); returns its index or -EINVAL/-ENOMEM/-ENOSPC. */
+int lb_pool_add(struct lb_pool *pool, uint32_t ip, uint16_t port, uint32_t weight);
+int lb_pool_remove(struct lb_pool *pool, uint32_t index);	/* later indices shift down */
+int lb_pool_set_weight(struct lb_pool *pool, uint32_t index, uint32_t weight);
+int lb_pool_set_algo(struct lb_pool *pool, const struct lb_algo *algo);
+/* Is the backend eligible for new connections (up, enabled, weight > 0)? */
+bool lb_backend_usable(const struct lb_backend *b);
+
+/* Algorithms register themselves from their own files (a constructor calling this). */
+void lb_algo_register(struct lb_algo *algo);
+const struct lb_algo *lb_algo_find(const char *name);
+const struct lb_algo *lb_algo_first(void);	/* iterate with ->next */
+
+/* A worker's cached state for one pool: rebuilt when pool->version changed.
+ * Returns the backend picked (its `active` count is not changed: callers do that). */
+struct lb_picker {
+	struct lb_pool *pool;
+	struct lb_state *state;
+	const struct lb_algo *algo;
+	uint64_t version;
+};
+struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const uint64_t *tried);
+void lb_picker_fini(struct lb_picker *p);
+
+/* Passive and active observations. */
+void lb_backend_observe_latency(struct lb_backend *b, uint64_t ns, uint64_t now_ns);
+
+/* Hashing for keys (64-bit, seeded); used by source-hash and maglev-hash. */
+uint64_t lb_hash(const void *data, size_t len, uint64_t seed);
+
+#endif

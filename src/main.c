@@ -77,6 +77,7 @@ static int repl(afd_vm *vm, struct host *h)
 {
 	char *line = NULL;
 	size_t cap = 0;
+	int lineno = 0;
 	for (;;) {
 		ssize_t n;
 		char *edited = NULL;
@@ -92,7 +93,7 @@ static int repl(afd_vm *vm, struct host *h)
 			if (n < 0)
 				break;
 		}
-		int err = afd_eval(vm, edited ? edited : line, (size_t)n, NULL);
+		int err = afd_eval_at(vm, edited ? edited : line, (size_t)n, NULL, ++lineno);
 		free(edited);
 		if (err == AFD_THROW_BYE)
 			break;

@@ -36,7 +36,7 @@ struct afd_opts {
 /* The last error, as THROW reported it. code is the THROW code (0: none). */
 struct afd_error {
 	int code;
-	char message[128];	/* from the standard THROW table, or ABORT"'s text */
+	char message[256];	/* from the standard THROW table, or ABORT"'s text */
 	char file[256];		/* source name: a file, or the name given to afd_eval */
 	int line, col;		/* 1-based position of the failing word; 0 if unknown */
 	char word[64];		/* the word being interpreted or compiled when it failed */

@@ -16,6 +16,8 @@ const char *afd_version(void);
 
 /* Interpret src under the source name `name` (used in errors and for relative INCLUDEs). */
 int afd_eval(afd_vm *vm, const char *src, size_t len, const char *name);
+/* The same, numbering the text's lines from `line` (a host feeding a REPL line by line). */
+int afd_eval_at(afd_vm *vm, const char *src, size_t len, const char *name, int line);
 /* Include a file, as INCLUDED does. */
 int afd_include(afd_vm *vm, const char *path);
 /* Execute an execution token (from afd_find). */

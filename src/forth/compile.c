@@ -8,6 +8,11 @@
 #define CF_DEST ((cell)0x0a1e0000 << 32)
 #define CF_MASK ((cell)(~(ucell)0 << 32))
 
+int fth_unfinished(afd_vm *vm, void *ctx)
+{
+	return -21;	/* unsupported operation: the definition is not finished */
+}
+
 /* ---- building the read-back form ---- */
 int fth_emit_op(afd_vm *vm, int kind, cell arg)
 {
@@ -51,6 +56,9 @@ int fth_begin_colon(afd_vm *vm, const char *name, size_t len, bool noname)
 		return (int)xt;
 	if (!noname)
 		vm->words[xt].flags |= WF_HIDDEN;
+	/* executing it before ; (`[ latestxt execute ]`) must throw, not run NULL code */
+	vm->words[xt].cfa = fth_kind_label(WK_CFUNC);
+	vm->words[xt].cfn = fth_unfinished;
 	vm->defining = xt;
 	vm->nops = 0;
 	vm->nleaves = 0;
@@ -100,6 +108,7 @@ int fth_end_colon(afd_vm *vm)
 	}
 	w->ops = ops;
 	w->nops = vm->nops;
+	__atomic_store_n(&w->cfa, fth_kind_label(WK_COLON), __ATOMIC_RELEASE);
 	fth_reveal(vm, vm->defining);
 	vm->latest = vm->defining;
 	vm->defining = -1;

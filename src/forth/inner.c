@@ -44,7 +44,7 @@ static void *native_label;
 
 int fth_set_native(afd_vm *vm, cell xt, afd_prim_fn fn, void *ctx)
 {
-	if (!fth_xt_ok(vm, xt) || vm->words[xt].kind != WK_COLON)
+	if (!fth_xt_ok(vm, xt) || vm->words[xt].kind != WK_COLON || !vm->words[xt].code)
 		return -EINVAL;
 	struct fth_word *w = &vm->words[xt];
 	fth_labels();
@@ -165,7 +165,7 @@ int fth_run(afd_vm *vm, cell xt)
 #define ROOM(n) if (__builtin_expect(sp + (n) >= slimit, 0)) goto overflow
 #define PUSH(v) do { cell v_ = (v); *++sp = tos; tos = v_; } while (0)
 #define POP() (tos = *sp--)
-#define CHECK(a, n) if (__builtin_expect((ucell)((a) - (cell)mbase) > msize - (n), 0)) goto badaddr
+#define CHECK(a, n) if (__builtin_expect((ucell)(a) - (ucell)mbase > msize - (n), 0)) goto badaddr
 #define STEP() if (__builtin_expect(--steps < 0, 0)) THROW(AFD_THROW_STEPS)
 #define RDNEED(n) if (__builtin_expect(rd < rd0 + (n), 0)) goto rdunderflow
 #define RDROOM(n) if (__builtin_expect(rd + (n) > rdlimit, 0)) goto rsoverflow
@@ -750,6 +750,8 @@ L_THROW:
 	POP();
 	if (t == 0)
 		NEXT;
+	if (t == -2)
+		vm->abortlen = 0;	/* only ABORT" itself carries a message */
 	err = t;
 	goto throw;
 
@@ -856,6 +858,7 @@ throw:
 	if (vm->ncatch > 0 && vm->catches[vm->ncatch - 1].level == vm->level) {
 		struct fth_catch *c = &vm->catches[--vm->ncatch];
 		vm->errset = 0;	/* caught: a later error is recorded afresh */
+		vm->errdetail[0] = 0;
 		sp = c->sp;
 		tos = err;
 		rd = c->rd;

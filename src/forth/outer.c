@@ -312,6 +312,10 @@ int fth_interpret(afd_vm *vm)
 		mark_token(vm, s, n, col);
 		vm->errset = 0;
 		int err;
+		if (--vm->steps < 0) {	/* `0 >IN !` loops without a call or branch */
+			fth_set_error(vm, AFD_THROW_STEPS);
+			return AFD_THROW_STEPS;
+		}
 		if (s[0] == '"')
 			err = string_token(vm, col);
 		else
@@ -369,7 +373,12 @@ static char *read_file(const char *path, size_t *len)
 		return NULL;
 	struct stat st;
 	char *buf = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (buf = malloc((size_t)st.st_size + 1))) {
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EISDIR;
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size + 1))) {
 		size_t got = 0;
 		while (got < (size_t)st.st_size) {
 			ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
@@ -478,9 +487,13 @@ void afd_set_history(afd_vm *vm, int on) { vm->nohist = !on; }
 static int include_resolved(afd_vm *vm, const char *path)
 {
 	size_t len = 0;
+	errno = 0;
 	char *text = read_file(path, &len);
-	if (!text)
-		return errno == ENOENT ? -38 : AFD_THROW_FILE;
+	if (!text) {
+		int err = errno == ENOENT ? -38 : AFD_THROW_FILE;
+		snprintf(vm->errdetail, sizeof(vm->errdetail), "%s", path);
+		return err;
+	}
 	log_source(vm, path, text, len);
 	remember_included(vm, path);
 	int err = push_text(vm, SRC_TEXT, text, len, file_index(vm, path), vm->nfiles + 1);
@@ -903,8 +916,16 @@ int afd_push_string(afd_vm *vm, const char *s, size_t n)
 }
 
 /* ---- the embedding API's entry points ---- */
+static bool nested(const afd_vm *vm)
+{
+	return vm->nsrc > 0 || vm->level > 0;
+}
+
 static void start(afd_vm *vm)
 {
+	vm->errdetail[0] = 0;
+	if (nested(vm))
+		return;	/* called from a C primitive: the outer evaluation owns the state */
 	vm->errset = 0;
 	memset(&vm->err, 0, sizeof(vm->err));
 	vm->tok = NULL;
@@ -914,6 +935,10 @@ static void start(afd_vm *vm)
 
 static int finish(afd_vm *vm, int err)
 {
+	if (err && nested(vm)) {
+		fth_set_error(vm, err);
+		return err;	/* the caller's level unwinds its own state */
+	}
 	if (err) {
 		fth_set_error(vm, err);
 		while (vm->nsrc)
@@ -926,13 +951,25 @@ static int finish(afd_vm *vm, int err)
 
 int afd_eval(afd_vm *vm, const char *src, size_t len, const char *name)
 {
+	return afd_eval_at(vm, src, len, name, 1);
+}
+
+int afd_eval_at(afd_vm *vm, const char *src, size_t len, const char *name, int line)
+{
 	start(vm);
+	cell defining = vm->defining, state = vm->sys->state;
 	int kind = name ? SRC_TEXT : SRC_TERMINAL;
 	int file = file_index(vm, name ? name : "<stdin>");
 	log_source(vm, name ? name : "<stdin>", src, len);
 	int err = push_text(vm, kind, src, len, file, name ? -1 : 0);
-	if (!err)
+	if (!err) {
+		cur(vm)->line = line > 0 ? (uint32_t)line - 1 : 0;
 		err = run_source(vm);
+	}
+	if (err && nested(vm) && vm->defining != defining) {
+		fth_abandon_colon(vm);	/* a definition this text started, not the caller's */
+		vm->sys->state = state;
+	}
 	return finish(vm, err);
 }
 

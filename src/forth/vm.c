@@ -193,7 +193,7 @@ int afd_pop_string(afd_vm *vm, const char **s, size_t *len)
 {
 	if (vm->sp - vm->s0 < 2)
 		return -4;
-	cell u = vm->sp[0], a = vm->sp[-1];
+	cell u = vm->sp[0], a = u == 0 ? (cell)vm->mem : vm->sp[-1];
 	if (u < 0 || !fth_range_ok(vm, a, (ucell)u))
 		return -9;
 	vm->sp -= 2;
@@ -348,6 +348,9 @@ void fth_set_error(afd_vm *vm, int code)
 	e->code = code;
 	if (code == -2 && vm->abortlen)
 		snprintf(e->message, sizeof(e->message), "%.*s", (int)vm->abortlen, vm->abortmsg);
+	else if (vm->errdetail[0])
+		snprintf(e->message, sizeof(e->message), "%s: %.200s", afd_throw_message(code),
+			 vm->errdetail);
 	else
 		snprintf(e->message, sizeof(e->message), "%s", afd_throw_message(code));
 	if (vm->tok) {
@@ -372,7 +375,7 @@ int afd_format_error(const afd_vm *vm, char *buf, size_t cap)
 	if (e->word[0])
 		return snprintf(buf, cap, "%s:%d:%d: error: %s: %s", e->file, e->line, e->col,
 				e->word, e->message);
-	if (e->file[0])
+	if (e->file[0] && e->line)
 		return snprintf(buf, cap, "%s:%d:%d: error: %s", e->file, e->line, e->col,
 				e->message);
 	return snprintf(buf, cap, "error: %s", e->message);

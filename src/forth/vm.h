@@ -209,6 +209,7 @@ struct afd_vm {
 	/* errors */
 	struct afd_error err;
 	int errset;		/* err describes the error now propagating */
+	char errdetail[200];	/* what the message is about (a file's path), or "" */
 	char abortmsg[128];
 	cell abortlen;
 	/* top-level sources, for afd_history */
@@ -223,7 +224,8 @@ struct afd_vm {
 /* ---- vm.c ---- */
 static inline bool fth_range_ok(const afd_vm *vm, cell a, ucell n)
 {
-	return (ucell)(a - (cell)vm->mem) <= vm->memsize && n <= vm->memsize - (ucell)(a - (cell)vm->mem);
+	ucell off = (ucell)a - (ucell)vm->mem;
+	return off <= vm->memsize && n <= vm->memsize - off;
 }
 int fth_push(afd_vm *vm, cell v);
 int fth_pop(afd_vm *vm, cell *v);
@@ -245,7 +247,7 @@ void fth_register_table(afd_vm *vm, const struct fth_cword *t);
 int fth_dict_init(afd_vm *vm);
 void fth_forget_to(afd_vm *vm, cell nwords, cell here, cell *codehere);
 /* xt 0 is reserved, so 0 can mean "no word" (FIND-NAME, DEFER before IS). */
-static inline bool fth_xt_ok(const afd_vm *vm, cell xt) { return (ucell)(xt - 1) < (ucell)(vm->nwords - 1); }
+static inline bool fth_xt_ok(const afd_vm *vm, cell xt) { return (ucell)xt - 1 < (ucell)vm->nwords - 1; }
 
 /* ---- inner.c ---- */
 int fth_run(afd_vm *vm, cell xt);		/* execute xt; 0 or uncaught THROW code */
@@ -265,6 +267,7 @@ int fth_begin_colon(afd_vm *vm, const char *name, size_t len, bool noname);
 int fth_emit_op(afd_vm *vm, int kind, cell arg);
 int fth_compile_xt(afd_vm *vm, cell xt);	/* COMPILE, */
 int fth_end_colon(afd_vm *vm);
+int fth_unfinished(afd_vm *vm, void *ctx);	/* entry of a definition before its ; */
 
 /* ---- threaded.c ---- */
 int fth_translate(afd_vm *vm, struct fth_word *w, const struct fth_op *ops, uint32_t n);

@@ -13,6 +13,8 @@ static int pop_range(afd_vm *vm, cell *a, cell *u)	/* ( c-addr u -- ) checked */
 		return -4;
 	*u = vm->sp[0];
 	*a = vm->sp[-1];
+	if (*u == 0)
+		*a = (cell)vm->mem;	/* 0 0 TYPE is fine: no byte is touched */
 	if (*u < 0 || !fth_range_ok(vm, *a, (ucell)*u))
 		return -9;
 	vm->sp -= 2;
@@ -264,7 +266,8 @@ static int p_marker_run(afd_vm *vm, void *ctx)
 	struct fth_word *w = &vm->words[(cell)ctx];
 	if (vm->defining >= 0)
 		return -14;
-	fth_forget_to(vm, w->does_xt, w->pfa, w->code);
+	/* code space is not reclaimed: the word running MARKER may be one it forgets */
+	fth_forget_to(vm, w->does_xt, w->pfa, vm->codehere);
 	return 0;
 }
 

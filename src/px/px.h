@@ -1,0 +1,117 @@
+/* px.h: the proxy's table of contents.
+ *
+ * A configuration (struct px_config) is built by Forth words in the main VM. handle-requests
+ * starts one worker thread per core: each has its own event loop, its own SO_REUSEPORT
+ * listening sockets, its own Forth VM (built by replaying the main VM's top-level sources,
+ * so routing words run without a lock) and its own picker state for every pool. Pools and
+ * backends are shared; their counters are atomic. */
+#ifndef AFD_PX_H
+#define AFD_PX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <afd/ev.h>
+#include <afd/forth.h>
+#include <afd/http.h>
+#include <afd/lb.h>
+
+enum px_mode { PX_HTTP, PX_TCP, PX_STATIC };
+
+struct px_listener_cfg {
+	uint32_t ip;
+	uint16_t port;
+	enum px_mode mode;
+	int pool;		/* default pool, -1 for none (static servers) */
+	char *body;		/* PX_STATIC: the text served */
+	size_t bodylen;
+};
+
+struct px_config {
+	struct lb_pool **pools;
+	int npools, cappools;
+	struct px_listener_cfg *listeners;
+	int nlisteners, caplisteners;
+	int workers;
+	int current_pool;	/* add-backend and set-algorithm apply to it */
+	int current_listener;	/* http-mode and tcp-mode apply to it */
+	uint64_t client_timeout_ns;	/* a request head must arrive within it */
+	uint64_t idle_timeout_ns;	/* keep-alive clients idle at most this */
+	uint64_t connect_timeout_ns;
+	uint64_t server_timeout_ns;	/* time for a backend to answer */
+	uint64_t backend_idle_ns;	/* kept-alive backend connections idle at most this */
+	int max_retries;
+};
+
+struct px_buf {
+	uint32_t start, end;	/* unread data is data[start..end) */
+	struct px_buf *next;	/* free list */
+	char data[16384];
+};
+
+struct px_worker;
+
+/* A kept-alive connection to a backend, idle in its worker's pool. */
+struct px_idle {
+	int fd;
+	struct ev_io io;	/* watched for EOF or junk while idle */
+	struct ev_timer timer;
+	struct px_worker *w;
+	struct px_idle *next, **prevp;
+	int pool, backend;
+};
+
+struct px_listener {
+	struct ev_io io;
+	struct px_worker *w;
+	const struct px_listener_cfg *cfg;
+};
+
+struct px_worker {
+	int id;
+	pthread_t thread;
+	struct ev_loop *loop;
+	struct px_config *cfg;
+	afd_vm *vm;
+	afd_cell route_xt;		/* handle-http-request, or 0 */
+	struct lb_picker *pickers;	/* one per pool */
+	struct px_listener *listeners;
+	struct px_idle ***idle;		/* [pool][backend]: list of idle connections */
+	struct px_buf *freebufs;
+	int nfreebufs;
+	struct http_msg msg;		/* scratch for parsing */
+	uint64_t rng;
+	void *graveyard;		/* connections to free after this event batch */
+	struct ev_timer reaper;
+	/* the request being routed by Forth, for the request words */
+	struct px_conn *routing;
+	const char *routing_buf;
+	/* counters */
+	uint64_t accepted, requests;
+};
+
+/* config.c / words.c */
+struct px_config *px_config_new(void);
+void px_config_free(struct px_config *cfg);
+int px_register_words(afd_vm *vm, struct px_config *cfg, bool worker);
+int px_serve(afd_vm *vm, struct px_config *cfg);	/* blocks until SIGINT/SIGTERM */
+
+/* worker.c */
+struct px_buf *px_buf_get(struct px_worker *w);
+void px_buf_put(struct px_worker *w, struct px_buf *b);
+int px_connect(struct px_worker *w, const struct lb_backend *b);	/* fd or -errno */
+struct px_idle *px_idle_take(struct px_worker *w, int pool, int backend);
+void px_idle_put(struct px_worker *w, int fd, int pool, int backend);
+uint64_t px_rand(struct px_worker *w);
+void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *));
+
+/* http_conn.c, tcp_conn.c, static.c: a new accepted client */
+void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
+		    uint32_t client_ip);
+void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
+void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
+
+/* route.c: ask Forth's handle-http-request which backend; -1 for the default pool */
+int px_route(struct px_worker *w, struct px_conn *c, const char *buf, const struct http_msg *m,
+	     int *pool, int *backend);
+
+#endif

@@ -1,0 +1,4 @@
+\ bye.fs: BYE in the middle of a file
+." [before-bye]"
+bye
+." [after-bye]"

@@ -1,0 +1,4 @@
+\ inc-err.fs: includes a file that fails
+." before"
+include lib/bad.fs
+." after"

@@ -1,0 +1,2 @@
+\ lib/bad.fs: division by zero on line 2, column 7
+  1 0 / .

@@ -1,0 +1,3 @@
+\ nobye.fs: no BYE at the end; afd must exit by itself
+: greet ." loaded" cr ;
+greet

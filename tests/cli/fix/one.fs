@@ -1,0 +1,2 @@
+\ one.fs: prints its name (command-line order)
+." [one]"

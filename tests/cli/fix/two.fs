@@ -1,0 +1,2 @@
+\ two.fs: prints its name (command-line order)
+." [two]"

@@ -8,7 +8,7 @@ XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 LDLIBS  += -ledit
 B       ?= build
 
-ENGINE_SRC := $(sort $(wildcard src/forth/*.c))
+ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/forth/*.h src/forth/*.def)
@@ -35,7 +35,7 @@ $(B)/libafd.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/afd: $(B)/main.o $(B)/libafd.a
-	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 afd: $(B)/afd
 	cp $< $@
@@ -53,13 +53,13 @@ test:
 
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
-	@bash scripts/deps.sh test
+	@bash scripts/deps.sh san
 	@$(MAKE) --no-print-directory B=build-asan CC=clang CFLAGS="$(SAN)" \
 		build-asan/afd $(C_TESTS:$(B)/%=build-asan/%)
 	@AFD=build-asan/afd TESTS=build-asan/tests bash tests/run.sh
 
 fuzz:
-	@bash scripts/deps.sh test
+	@bash scripts/deps.sh san
 	@bash fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: afd

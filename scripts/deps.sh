@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|bench|all]: install the Debian packages AFD needs that are missing.
+# deps.sh [build|test|san|bench|all]: install the Debian packages AFD needs that are missing.
 # Run as root on Debian 12. Installs nothing that is already there; quiet when all is present.
 set -eu
 what=${1:-all}
 
 build_pkgs="gcc make libc6-dev libedit-dev"
-test_pkgs="clang libclang-rt-14-dev"
+test_pkgs="tmux curl"			# the REPL test drives a terminal; proxy tests use curl
+san_pkgs="clang libclang-rt-14-dev"	# make asan, make fuzz
 bench_pkgs="gforth hyperfine time"
 
 case $what in
 build) pkgs=$build_pkgs ;;
 test)  pkgs="$build_pkgs $test_pkgs" ;;
+san)   pkgs="$build_pkgs $test_pkgs $san_pkgs" ;;
 bench) pkgs="$build_pkgs $bench_pkgs" ;;
-all)   pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
-*) echo "usage: deps.sh [build|test|bench|all]" >&2; exit 2 ;;
+all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs" ;;
+*) echo "usage: deps.sh [build|test|san|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -5,13 +5,13 @@ CFLAGS  ?= -O2 -g
 # project flags apart from CFLAGS, so `make CFLAGS=...` (asan, fuzz) keeps them
 XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wno-missing-field-initializers -Iinclude -Isrc $(CFLAGS)
-LDLIBS  += -ledit
+LDLIBS  += -ledit -lm
 B       ?= build
 
-ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c))
-ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o
+ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c src/lb/*.c src/px/*.c))
+ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/demo.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
-HEADERS    := $(wildcard include/afd/*.h src/forth/*.h src/forth/*.def)
+HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
 
 .PHONY: all deps test asan fuzz bench run doc clean
 all: afd
@@ -26,9 +26,14 @@ $(B)/%.o: src/%.c $(HEADERS) Makefile
 # The Forth half of the engine is compiled into the binary as C strings.
 $(B)/forth/prelude.c: $(FORTH_SRC) scripts/embed.sh
 	@mkdir -p $(dir $@)
-	bash scripts/embed.sh $(FORTH_SRC) > $@
+	bash scripts/embed.sh fth_prelude $(FORTH_SRC) > $@
 
-$(B)/forth/prelude.o: $(B)/forth/prelude.c
+# The demo configuration `afd --demo` runs (make run).
+$(B)/forth/demo.c: forth/demo.fs scripts/embed.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed.sh afd_demo forth/demo.fs > $@
+
+$(B)/forth/%.o: $(B)/forth/%.c
 	$(CC) $(XCFLAGS) -c -o $@ $<
 
 $(B)/libafd.a: $(ENGINE_OBJ)
@@ -44,7 +49,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 
 $(B)/tests/%: tests/c/%.c $(B)/libafd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -o $@ $^ -lpthread
+	$(CC) $(XCFLAGS) -o $@ $^ -lpthread -lm
 
 test:
 	@bash scripts/deps.sh test
@@ -75,7 +80,7 @@ doc: afd
 run:
 	@bash scripts/deps.sh build
 	@$(MAKE) --no-print-directory afd
-	./afd
+	./afd --demo
 
 clean:
 	rm -rf build build-asan build-fuzz afd

@@ -7,6 +7,9 @@
 #include <unistd.h>
 #include <editline/readline.h>
 #include <afd/forth.h>
+#include "px/px.h"
+
+extern const struct { const char *name; const char *text; } afd_demo[];
 
 static const char usage[] =
 	"usage: afd [options] [FILE | -e CODE]...\n"
@@ -15,6 +18,7 @@ static const char usage[] =
 	"\n"
 	"  -e, --evaluate CODE   evaluate CODE\n"
 	"  -i, --interactive     start the REPL after the files and code\n"
+	"      --demo            run the demo: a load balancer on :8080 over two demo backends\n"
 	"      --max-steps N     step budget for each evaluation (0: none)\n"
 	"      --data-size BYTES size of the data space (default 1048576)\n"
 	"  -h, --help            show this help\n"
@@ -116,7 +120,7 @@ int main(int argc, char **argv)
 		.sz = sizeof(o), .write = host_write, .key = host_key,
 		.readline = host_readline, .host = &h,
 	};
-	int interactive = 0, actions = 0;
+	int interactive = 0, actions = 0, demo = 0;
 	int64_t max_steps = 0;
 
 	/* options first: they shape the VM */
@@ -130,6 +134,9 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "-i") || !strcmp(a, "--interactive")) {
 			interactive = 1;
+		} else if (!strcmp(a, "--demo")) {
+			demo = 1;
+			actions++;
 		} else if ((!strcmp(a, "--max-steps") || !strcmp(a, "--data-size")) && i + 1 < argc) {
 			char *end;
 			long long v = strtoll(argv[++i], &end, 0);
@@ -161,6 +168,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	afd_set_max_steps(vm, max_steps);
+	struct px_vmctx *px = px_attach(vm);	/* the load balancer's words */
+	if (!px) {
+		fprintf(stderr, "afd: cannot set up the proxy: %s\n", strerror(errno));
+		afd_free(vm);
+		return 1;
+	}
+	if (demo) {
+		int err = afd_eval(vm, afd_demo[0].text, strlen(afd_demo[0].text), afd_demo[0].name);
+		if (err && err != AFD_THROW_BYE)
+			report(vm);
+		px_detach(px);
+		afd_free(vm);
+		return err && err != AFD_THROW_BYE;
+	}
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -172,11 +193,12 @@ int main(int argc, char **argv)
 			i++;
 			err = afd_eval(vm, argv[i], strlen(argv[i]), "-e");
 		} else if (a[0] == '-' && a[1]) {
-			continue;
+			continue;	/* options, handled above */
 		} else {
 			err = afd_include(vm, a);
 		}
 		if (err == AFD_THROW_BYE) {
+			px_detach(px);
 			afd_free(vm);
 			return 0;
 		}
@@ -184,6 +206,7 @@ int main(int argc, char **argv)
 			break;
 		if (err) {
 			report(vm);
+			px_detach(px);
 			afd_free(vm);
 			return 1;
 		}
@@ -192,6 +215,7 @@ int main(int argc, char **argv)
 	int status = 0;
 	if (interactive || actions == 0)
 		status = repl(vm, &h);
+	px_detach(px);
 	afd_free(vm);
 	return status;
 }

@@ -45,6 +45,11 @@ void *afd_mem(afd_vm *vm, afd_cell addr, size_t len);
  * code; *len is 0 at the end of the line. The text stays valid until the line changes. */
 int afd_parse_name(afd_vm *vm, const char **s, size_t *len);
 int afd_parse_string(afd_vm *vm, const char **s, size_t *len);
+/* For immediate words written in C: make a word immediate; compile a string literal
+ * ( -- c-addr u ) or a call into the definition being compiled. 0 or a THROW code. */
+int afd_immediate(afd_vm *vm, afd_cell xt);
+int afd_compile_string(afd_vm *vm, const char *s, size_t n);
+int afd_compile_xt(afd_vm *vm, afd_cell xt);
 /* Copy n bytes into the VM's ring of transient strings and push ( c-addr u ). */
 int afd_push_string(afd_vm *vm, const char *s, size_t n);
 

@@ -15,10 +15,15 @@ int lb_pool_set_algo(struct lb_pool *pool, const struct lb_algo *algo);
 /* Is the backend eligible for new connections (up, enabled, weight > 0)? */
 bool lb_backend_usable(const struct lb_backend *b);
 
-/* Algorithms register themselves from their own files (a constructor calling this). */
+/* The registry of algorithms, one file each in src/lb/. The built-ins are registered by
+ * lb_algos_init (constructors would be dropped with their unreferenced objects when linking
+ * from libafd.a); others call lb_algo_register at start-up, before workers pick. */
 void lb_algo_register(struct lb_algo *algo);
 const struct lb_algo *lb_algo_find(const char *name);
 const struct lb_algo *lb_algo_first(void);	/* iterate with ->next */
+/* Register the built-in algorithms (idempotent, thread-safe). lb_algo_find and lb_algo_first
+ * call it, so only a program that walks the list some other way needs to. */
+void lb_algos_init(void);
 
 /* A worker's cached state for one pool: rebuilt when pool->version changed.
  * Returns the backend picked (its `active` count is not changed: callers do that). */
@@ -28,8 +33,11 @@ struct lb_picker {
 	const struct lb_algo *algo;
 	uint64_t version;
 };
+/* A picker for pool with no state yet (the same as zeroing it and setting pool). */
+void lb_picker_init(struct lb_picker *p, struct lb_pool *pool);
+/* key NULL: all zeros. Give key->rand a fresh random number for the random algorithms. */
 struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const uint64_t *tried);
-void lb_picker_fini(struct lb_picker *p);
+void lb_picker_fini(struct lb_picker *p);	/* frees the state; p->pool is kept */
 
 /* Passive and active observations. */
 void lb_backend_observe_latency(struct lb_backend *b, uint64_t ns, uint64_t now_ns);

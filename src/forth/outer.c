@@ -906,6 +906,24 @@ int afd_parse_string(afd_vm *vm, const char **s, size_t *len)
 	return err;
 }
 
+int afd_immediate(afd_vm *vm, afd_cell xt)
+{
+	if (!fth_xt_ok(vm, xt))
+		return AFD_THROW_BAD_XT;
+	vm->words[xt].flags |= WF_IMMEDIATE;
+	return 0;
+}
+
+int afd_compile_string(afd_vm *vm, const char *s, size_t n)
+{
+	return vm->defining < 0 ? -14 : fth_compile_string(vm, s, n);
+}
+
+int afd_compile_xt(afd_vm *vm, afd_cell xt)
+{
+	return vm->defining < 0 ? -14 : fth_compile_xt(vm, xt);
+}
+
 int afd_push_string(afd_vm *vm, const char *s, size_t n)
 {
 	cell a = fth_transient(vm, s, n);

@@ -15,10 +15,6 @@
 extern struct lb_algo lb_algo_rr, lb_algo_wrr, lb_algo_leastconn, lb_algo_p2c,
 	lb_algo_ewma, lb_algo_srchash, lb_algo_maglev;
 
-/* Algorithms whose pick needs no per-worker memory return this from build. */
-struct lb_state *lb_stateless_build(const struct lb_pool *pool);
-void lb_stateless_free(struct lb_state *state);
-
 static inline bool lb_tried(const uint64_t *tried, uint32_t i)
 {
 	return tried && (tried[i / 64] >> (i % 64) & 1);
@@ -76,8 +72,12 @@ static inline double lb_ewma_keep(uint64_t then, uint64_t now)
  * and every run, so hash-based algorithms map keys the same way everywhere. */
 uint64_t lb_backend_hash(const struct lb_backend *b, uint64_t seed);
 
-/* Up to two distinct candidates drawn uniformly at random; returns how many (0, 1, 2). */
-int lb_sample_two(struct lb_pool *pool, uint64_t rand, const uint64_t *tried,
-		  struct lb_backend *out[2]);
+/* The two-choice algorithms (random-two-choices, peak-ewma) share sample.c: a state built
+ * by lb_sample_build, and lb_sample_two, which draws up to two distinct candidates
+ * uniformly at random and returns how many it found (0, 1 or 2). */
+struct lb_state *lb_sample_build(const struct lb_pool *pool);
+void lb_sample_free(struct lb_state *state);
+int lb_sample_two(struct lb_pool *pool, struct lb_state *state, uint64_t rand,
+		  const uint64_t *tried, struct lb_backend *out[2]);
 
 #endif

@@ -39,16 +39,34 @@ struct px_config {
 	uint64_t connect_timeout_ns;
 	uint64_t server_timeout_ns;	/* time for a backend to answer */
 	uint64_t backend_idle_ns;	/* kept-alive backend connections idle at most this */
+	uint64_t tcp_idle_ns;		/* an L4 connection with no traffic for this long ends */
 	int max_retries;
 };
 
+#define PX_BUF_SIZE 16384
 struct px_buf {
 	uint32_t start, end;	/* unread data is data[start..end) */
 	struct px_buf *next;	/* free list */
-	char data[16384];
+	char data[PX_BUF_SIZE];
 };
 
 struct px_worker;
+struct px_conn;
+
+/* What the proxy's Forth words work on: the main VM builds cfg; a worker's VM only reads
+ * it, and routes requests of its worker. */
+struct px_vmctx {
+	struct px_config *cfg;
+	struct px_worker *w;	/* NULL in the main VM */
+	afd_vm *vm;
+};
+
+
+/* Handles on the Forth stack: tagged so a stray number is not taken for one. */
+#define PX_POOL_TAG ((afd_cell)0x504f4f4c << 32)		/* "POOL" */
+#define PX_ALGO_TAG ((afd_cell)0x414c474f << 32)		/* "ALGO" */
+#define PX_BACKEND_TAG ((afd_cell)0x4245 << 48)		/* "BE" | pool << 24 | backend */
+#define PX_TAG_MASK ((afd_cell)0xffffffff << 32)
 
 /* A kept-alive connection to a backend, idle in its worker's pool. */
 struct px_idle {
@@ -67,6 +85,7 @@ struct px_listener {
 };
 
 struct px_worker {
+	struct px_vmctx ctx;
 	int id;
 	pthread_t thread;
 	struct ev_loop *loop;
@@ -85,17 +104,31 @@ struct px_worker {
 	/* the request being routed by Forth, for the request words */
 	struct px_conn *routing;
 	const char *routing_buf;
+	const struct http_msg *routing_msg;
 	/* counters */
 	uint64_t accepted, requests;
 };
 
-/* config.c / words.c */
+/* config.c: the configuration and the words that build it */
 struct px_config *px_config_new(void);
 void px_config_free(struct px_config *cfg);
-int px_register_words(afd_vm *vm, struct px_config *cfg, bool worker);
-int px_serve(afd_vm *vm, struct px_config *cfg);	/* blocks until SIGINT/SIGTERM */
+int px_register_words(afd_vm *vm, struct px_vmctx *ctx);
+struct px_vmctx *px_attach(afd_vm *vm);		/* main VM: a new configuration */
+void px_detach(struct px_vmctx *ctx);
+int px_pool_find(const struct px_config *cfg, const char *name, size_t len);
+
+/* route.c: the words a routing word uses */
+int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx);
+uint32_t px_conn_client_ip(const struct px_conn *c);
+
+/* serve.c */
+int px_serve(struct px_vmctx *ctx);	/* blocks until SIGINT or SIGTERM */
 
 /* worker.c */
+int px_worker_init(struct px_worker *w, int id, struct px_config *cfg, afd_vm *main_vm);
+int px_worker_start(struct px_worker *w);
+void px_worker_stop(struct px_worker *w);
+void px_worker_fini(struct px_worker *w);
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 int px_connect(struct px_worker *w, const struct lb_backend *b);	/* fd or -errno */

@@ -1,0 +1,377 @@
+/* config.c: the configuration of the proxy and the Forth words that build it.
+ *
+ * In the main VM these words build the configuration. A worker VM replays the same sources
+ * to get the same word definitions: there they only look up what the main VM built (a
+ * worker never changes the shared configuration), and handle-requests ends the replay. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "px.h"
+
+#define MS 1000000ull
+
+struct px_config *px_config_new(void)
+{
+	struct px_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return NULL;
+	cfg->current_pool = -1;
+	cfg->current_listener = -1;
+	cfg->client_timeout_ns = 10000 * MS;
+	cfg->idle_timeout_ns = 15000 * MS;
+	cfg->connect_timeout_ns = 3000 * MS;
+	cfg->server_timeout_ns = 30000 * MS;
+	cfg->backend_idle_ns = 10000 * MS;
+	cfg->tcp_idle_ns = 600000 * MS;
+	cfg->max_retries = 2;
+	return cfg;
+}
+
+void px_config_free(struct px_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; i < cfg->npools; i++)
+		lb_pool_free(cfg->pools[i]);
+	for (int i = 0; i < cfg->nlisteners; i++)
+		free(cfg->listeners[i].body);
+	free(cfg->pools);
+	free(cfg->listeners);
+	free(cfg);
+}
+
+int px_pool_find(const struct px_config *cfg, const char *name, size_t len)
+{
+	for (int i = 0; i < cfg->npools; i++)
+		if (strlen(cfg->pools[i]->name) == len && !memcmp(cfg->pools[i]->name, name, len))
+			return i;
+	return -1;
+}
+
+static bool is_worker(void *ctx) { return ((struct px_vmctx *)ctx)->w != NULL; }
+static struct px_config *cfg_of(void *ctx) { return ((struct px_vmctx *)ctx)->cfg; }
+
+#define POP(v) do { int e_ = afd_pop(vm, &(v)); if (e_) return e_; } while (0)
+
+static int grow(void **arr, int *cap, int n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	int ncap = *cap ? *cap * 2 : 8;
+	void *p = realloc(*arr, (size_t)ncap * size);
+	if (!p)
+		return -8;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* (pool-create) ( c-addr u -- ) a new pool, round-robin, and the current one */
+static int w_pool_create_rt(afd_vm *vm, void *ctx)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	const char *s;
+	size_t n;
+	int err = afd_pop_string(vm, &s, &n);
+	if (err)
+		return err;
+	if (n == 0 || n >= LB_NAME_MAX)
+		return -16;
+	if (is_worker(ctx))
+		return 0;	/* replayed: the main VM made it; workers never write cfg */
+	int i = px_pool_find(cfg, s, n);
+	if (i >= 0) {	/* named again: the same pool */
+		cfg->current_pool = i;
+		return 0;
+	}
+	if ((err = grow((void **)&cfg->pools, &cfg->cappools, cfg->npools, sizeof(*cfg->pools))))
+		return err;
+	char name[LB_NAME_MAX];
+	memcpy(name, s, n);
+	name[n] = 0;
+	struct lb_pool *p = lb_pool_new(name, lb_algo_find("round-robin"));
+	if (!p)
+		return -8;
+	cfg->current_pool = cfg->npools;
+	cfg->pools[cfg->npools++] = p;
+	return 0;
+}
+
+/* pool-create ( "name" -- ) parses its name when compiled, as S" does, so it works inside
+ * a definition as in the design document: : web-pool pool-create "web" ... ; */
+static int w_pool_create(afd_vm *vm, void *ctx)
+{
+	const char *s;
+	size_t n;
+	int err = afd_parse_string(vm, &s, &n);
+	if (err)
+		return err;
+	if (n == 0)
+		return -16;
+	afd_cell rt = afd_find(vm, "(pool-create)", 13);
+	if (afd_compiling(vm)) {
+		err = afd_compile_string(vm, s, n);
+		return err ? err : afd_compile_xt(vm, rt);
+	}
+	if ((err = afd_push_string(vm, s, n)))
+		return err;
+	return w_pool_create_rt(vm, ctx);
+}
+
+/* get-pool ( c-addr u -- pool ) the pool of that name, now also the current one */
+static int w_get_pool(afd_vm *vm, void *ctx)
+{
+	const char *s;
+	size_t n;
+	int err = afd_pop_string(vm, &s, &n);
+	if (err)
+		return err;
+	int i = px_pool_find(cfg_of(ctx), s, n);
+	if (i < 0)
+		return -32;
+	if (!is_worker(ctx))	/* workers run it concurrently: they never write cfg */
+		cfg_of(ctx)->current_pool = i;
+	return afd_push(vm, PX_POOL_TAG | i);
+}
+
+/* add-backend ( ip port weight -- ) to the current pool */
+static int w_add_backend(afd_vm *vm, void *ctx)
+{
+	afd_cell ip, port, weight;
+	POP(weight);
+	POP(port);
+	POP(ip);
+	struct px_config *cfg = cfg_of(ctx);
+	if (is_worker(ctx))
+		return 0;
+	if (cfg->current_pool < 0)
+		return -32;	/* no pool-create before it */
+	if ((afd_ucell)ip > 0xffffffffu || port <= 0 || port > 65535 || weight < 0)
+		return -24;
+	int err = lb_pool_add(cfg->pools[cfg->current_pool], (uint32_t)ip, (uint16_t)port,
+			      (uint32_t)weight);
+	return err < 0 ? -24 : 0;
+}
+
+/* set-algorithm ( algo -- ) of the current pool */
+static int w_set_algorithm(afd_vm *vm, void *ctx)
+{
+	afd_cell a;
+	POP(a);
+	struct px_config *cfg = cfg_of(ctx);
+	if ((a & PX_TAG_MASK) != PX_ALGO_TAG)
+		return -12;
+	if (is_worker(ctx))
+		return 0;
+	if (cfg->current_pool < 0)
+		return -32;
+	const struct lb_algo *algo = lb_algo_first();
+	for (afd_cell i = a & 0xffff; algo && i > 0; i--)
+		algo = algo->next;
+	if (!algo)
+		return -12;
+	return lb_pool_set_algo(cfg->pools[cfg->current_pool], algo) < 0 ? -12 : 0;
+}
+
+/* an algorithm's word ( -- algo ): ctx carries its index in the registry */
+static int w_algo(afd_vm *vm, void *ctx)
+{
+	return afd_push(vm, PX_ALGO_TAG | (afd_cell)(intptr_t)ctx);
+}
+
+static int add_listener(struct px_config *cfg, uint32_t ip, afd_cell port, enum px_mode mode)
+{
+	if (port <= 0 || port > 65535)
+		return -24;
+	int err = grow((void **)&cfg->listeners, &cfg->caplisteners, cfg->nlisteners,
+		       sizeof(*cfg->listeners));
+	if (err)
+		return err;
+	struct px_listener_cfg *l = &cfg->listeners[cfg->nlisteners];
+	memset(l, 0, sizeof(*l));
+	l->ip = ip;
+	l->port = (uint16_t)port;
+	l->mode = mode;
+	l->pool = mode == PX_STATIC ? -1 : cfg->current_pool;
+	cfg->current_listener = cfg->nlisteners++;
+	return 0;
+}
+
+/* AFD_PORT overrides a listening port of the configuration (users without root). */
+static afd_cell port_override(afd_cell port)
+{
+	const char *env = getenv("AFD_PORT");
+	return env && *env ? atoi(env) : port;
+}
+
+/* listen-port ( port -- ) listen on every address; the current pool is its pool */
+static int w_listen_port(afd_vm *vm, void *ctx)
+{
+	afd_cell port;
+	POP(port);
+	return is_worker(ctx) ? 0 : add_listener(cfg_of(ctx), 0, port_override(port), PX_HTTP);
+}
+
+/* listen ( ip port -- ) the same on one address */
+static int w_listen(afd_vm *vm, void *ctx)
+{
+	afd_cell ip, port;
+	POP(port);
+	POP(ip);
+	if (is_worker(ctx))
+		return 0;
+	return add_listener(cfg_of(ctx), (uint32_t)ip, port_override(port), PX_HTTP);
+}
+
+static int set_mode(void *ctx, enum px_mode mode)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	if (is_worker(ctx))
+		return 0;
+	if (cfg->current_listener < 0)
+		return -32;
+	cfg->listeners[cfg->current_listener].mode = mode;
+	return 0;
+}
+
+static int w_http_mode(afd_vm *vm, void *ctx) { return set_mode(ctx, PX_HTTP); }
+static int w_tcp_mode(afd_vm *vm, void *ctx) { return set_mode(ctx, PX_TCP); }
+
+/* http-static-server ( c-addr u ip port -- ) a demo backend answering every request with
+ * the text */
+static int w_static_server(afd_vm *vm, void *ctx)
+{
+	afd_cell ip, port;
+	const char *s;
+	size_t n;
+	POP(port);
+	POP(ip);
+	int err = afd_pop_string(vm, &s, &n);
+	if (err || is_worker(ctx))
+		return err;
+	struct px_config *cfg = cfg_of(ctx);
+	int cur = cfg->current_listener;
+	if ((err = add_listener(cfg, (uint32_t)ip, port, PX_STATIC)))
+		return err;
+	struct px_listener_cfg *l = &cfg->listeners[cfg->nlisteners - 1];
+	l->body = malloc(n + 1);
+	if (!l->body)
+		return -8;
+	memcpy(l->body, s, n);
+	l->body[n] = '\n';
+	l->bodylen = n + 1;
+	cfg->current_listener = cur;	/* mode words keep meaning the proxy's listener */
+	return 0;
+}
+
+/* workers ( n -- ) worker threads (default: one per core) */
+static int w_workers(afd_vm *vm, void *ctx)
+{
+	afd_cell n;
+	POP(n);
+	if (n < 1 || n > 256)
+		return -24;
+	if (!is_worker(ctx))
+		cfg_of(ctx)->workers = (int)n;
+	return 0;
+}
+
+static int set_timeout(afd_vm *vm, void *ctx, uint64_t *field)
+{
+	afd_cell ms;
+	POP(ms);
+	if (ms <= 0 || ms > 86400000)
+		return -24;
+	if (!is_worker(ctx))
+		*field = (uint64_t)ms * MS;
+	return 0;
+}
+
+static int w_client_timeout(afd_vm *vm, void *ctx)
+{
+	return set_timeout(vm, ctx, &cfg_of(ctx)->client_timeout_ns);
+}
+static int w_server_timeout(afd_vm *vm, void *ctx)
+{
+	return set_timeout(vm, ctx, &cfg_of(ctx)->server_timeout_ns);
+}
+static int w_connect_timeout(afd_vm *vm, void *ctx)
+{
+	return set_timeout(vm, ctx, &cfg_of(ctx)->connect_timeout_ns);
+}
+static int w_idle_timeout(afd_vm *vm, void *ctx)
+{
+	return set_timeout(vm, ctx, &cfg_of(ctx)->idle_timeout_ns);
+}
+
+/* handle-requests ( -- ) serve until SIGINT or SIGTERM; in a worker, the end of replay */
+static int w_handle_requests(afd_vm *vm, void *ctx)
+{
+	if (is_worker(ctx))
+		return AFD_THROW_BYE;
+	return px_serve(ctx);
+}
+
+static const struct {
+	const char *name, *effect;
+	afd_prim_fn fn;
+} config_words[] = {
+	{ "(pool-create)", "( c-addr u -- )", w_pool_create_rt },
+	{ "pool-create", "( \"name\" -- )", w_pool_create },
+	{ "get-pool", "( c-addr u -- pool )", w_get_pool },
+	{ "add-backend", "( ip port weight -- )", w_add_backend },
+	{ "set-algorithm", "( algo -- )", w_set_algorithm },
+	{ "listen-port", "( port -- )", w_listen_port },
+	{ "listen", "( ip port -- )", w_listen },
+	{ "http-mode", "( -- )", w_http_mode },
+	{ "tcp-mode", "( -- )", w_tcp_mode },
+	{ "http-static-server", "( c-addr u ip port -- )", w_static_server },
+	{ "workers", "( n -- )", w_workers },
+	{ "client-timeout", "( ms -- )", w_client_timeout },
+	{ "server-timeout", "( ms -- )", w_server_timeout },
+	{ "connect-timeout", "( ms -- )", w_connect_timeout },
+	{ "idle-timeout", "( ms -- )", w_idle_timeout },
+	{ "handle-requests", "( -- )", w_handle_requests },
+};
+
+int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
+{
+	for (size_t i = 0; i < sizeof(config_words) / sizeof(*config_words); i++) {
+		afd_cell xt = afd_register(vm, config_words[i].name, config_words[i].effect,
+					   config_words[i].fn, ctx);
+		if (xt < 0)
+			return -ENOMEM;
+		if (config_words[i].fn == w_pool_create)
+			afd_immediate(vm, xt);
+	}
+	intptr_t i = 0;
+	for (const struct lb_algo *a = lb_algo_first(); a; a = a->next, i++)
+		if (afd_register(vm, a->name, "( -- algo )", w_algo, (void *)i) < 0)
+			return -ENOMEM;
+	return px_register_request_words(vm, ctx);
+}
+
+struct px_vmctx *px_attach(afd_vm *vm)
+{
+	struct px_vmctx *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx || !(ctx->cfg = px_config_new())) {
+		free(ctx);
+		return NULL;
+	}
+	ctx->vm = vm;
+	if (px_register_words(vm, ctx) < 0) {
+		px_detach(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void px_detach(struct px_vmctx *ctx)
+{
+	if (!ctx)
+		return;
+	px_config_free(ctx->cfg);
+	free(ctx);
+}

@@ -1,0 +1,72 @@
+/* serve.c: handle-requests. Start the workers (each binds its own SO_REUSEPORT sockets and
+ * builds its own VM), then wait for SIGINT or SIGTERM in the main thread and stop them. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "px.h"
+
+static const char *mode_name(enum px_mode m)
+{
+	return m == PX_HTTP ? "http" : m == PX_TCP ? "tcp" : "static";
+}
+
+static void announce(const struct px_config *cfg, int workers)
+{
+	for (int i = 0; i < cfg->nlisteners; i++) {
+		const struct px_listener_cfg *l = &cfg->listeners[i];
+		fprintf(stderr, "afd: %s on %u.%u.%u.%u:%u", mode_name(l->mode), l->ip >> 24,
+			(l->ip >> 16) & 255, (l->ip >> 8) & 255, l->ip & 255, l->port);
+		if (l->pool >= 0) {
+			const struct lb_pool *p = cfg->pools[l->pool];
+			fprintf(stderr, ", pool %s (%s, %u backends)", p->name, p->algo->name, p->n);
+		}
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "afd: %d worker%s\n", workers, workers == 1 ? "" : "s");
+}
+
+int px_serve(struct px_vmctx *ctx)
+{
+	struct px_config *cfg = ctx->cfg;
+	if (cfg->nlisteners == 0) {
+		fprintf(stderr, "afd: handle-requests: nothing to listen on\n");
+		return -32;
+	}
+	for (int i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].mode != PX_STATIC && cfg->listeners[i].pool < 0) {
+			fprintf(stderr, "afd: handle-requests: a listener has no pool\n");
+			return -32;
+		}
+	int n = cfg->workers ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
+	struct px_worker *ws = calloc((size_t)n, sizeof(*ws));
+	int err = ws ? 0 : -ENOMEM, started = 0;
+	for (int i = 0; i < n && !err; i++)
+		if ((err = px_worker_init(&ws[i], i, cfg, ctx->vm)) < 0)
+			fprintf(stderr, "afd: worker %d: %s\n", i, strerror(-err));
+	for (int i = 0; i < n && !err; i++, started++)
+		err = px_worker_start(&ws[i]);
+	if (!err) {
+		announce(cfg, n);
+		int sig;
+		sigwait(&stop, &sig);
+		fprintf(stderr, "afd: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	}
+	for (int i = 0; i < started; i++)
+		px_worker_stop(&ws[i]);
+	for (int i = 0; ws && i < n; i++)
+		if (ws[i].loop)
+			px_worker_fini(&ws[i]);
+	free(ws);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err ? -37 : 0;
+}

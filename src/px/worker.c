@@ -1,0 +1,326 @@
+/* worker.c: a worker thread: its event loop, listening sockets, buffers, the idle
+ * connections it keeps to backends, and its own Forth VM for routing words. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "px.h"
+
+#define MAX_FREE_BUFS 64
+
+uint64_t px_rand(struct px_worker *w)	/* xorshift64* */
+{
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 2685821657736338717ull;
+}
+
+/* ---- buffers: only while data is in flight ---- */
+struct px_buf *px_buf_get(struct px_worker *w)
+{
+	struct px_buf *b = w->freebufs;
+	if (b) {
+		w->freebufs = b->next;
+		w->nfreebufs--;
+	} else if (!(b = malloc(sizeof(*b)))) {
+		return NULL;
+	}
+	b->start = b->end = 0;
+	b->next = NULL;
+	return b;
+}
+
+void px_buf_put(struct px_worker *w, struct px_buf *b)
+{
+	if (!b)
+		return;
+	if (w->nfreebufs >= MAX_FREE_BUFS) {
+		free(b);
+		return;
+	}
+	b->next = w->freebufs;
+	w->freebufs = b;
+	w->nfreebufs++;
+}
+
+/* ---- deferred frees: an event batch may still hold pointers to a closed connection ---- */
+struct grave {
+	struct grave *next;
+	void *conn;
+	void (*free_fn)(void *);
+};
+
+void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *))
+{
+	struct grave *g = malloc(sizeof(*g));
+	if (!g) {	/* cannot defer: leak rather than risk a use after free */
+		return;
+	}
+	g->conn = conn;
+	g->free_fn = free_fn;
+	g->next = w->graveyard;
+	w->graveyard = g;
+	if (!ev_timer_armed(&w->reaper))
+		ev_timer_in(w->loop, &w->reaper, 0);
+}
+
+static void reap(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct px_worker *w = t->data;
+	struct grave *g = w->graveyard;
+	w->graveyard = NULL;
+	while (g) {
+		struct grave *next = g->next;
+		g->free_fn(g->conn);
+		free(g);
+		g = next;
+	}
+}
+
+/* ---- sockets ---- */
+static void set_nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int px_connect(struct px_worker *w, const struct lb_backend *b)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	set_nodelay(fd);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(b->port),
+				  .sin_addr.s_addr = htonl(b->ip) };
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int listen_on(const struct px_listener_cfg *l)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(l->port),
+				  .sin_addr.s_addr = htonl(l->ip) };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	struct px_listener *l = io->data;
+	for (int i = 0; i < 64; i++) {	/* bounded: other listeners get their turn */
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;	/* EAGAIN, or a transient error (EMFILE...): try again later */
+		l->w->accepted++;
+		set_nodelay(fd);
+		switch (l->cfg->mode) {
+		case PX_HTTP: px_http_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
+		case PX_TCP: px_tcp_accept(l->w, fd, l->cfg); break;
+		case PX_STATIC: px_static_accept(l->w, fd, l->cfg); break;
+		}
+	}
+}
+
+/* ---- idle backend connections, per pool and backend ---- */
+static void idle_unlink(struct px_idle *c)
+{
+	*c->prevp = c->next;
+	if (c->next)
+		c->next->prevp = c->prevp;
+}
+
+static void idle_close(struct px_idle *c)
+{
+	ev_io_set(c->w->loop, &c->io, 0);
+	ev_timer_stop(c->w->loop, &c->timer);
+	idle_unlink(c);
+	close(c->fd);
+	px_bury(c->w, c, free);
+}
+
+/* Readable while idle: the backend closed it (or sent junk); either way it is done. */
+static void on_idle_event(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	idle_close(io->data);
+}
+
+static void on_idle_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	idle_close(t->data);
+}
+
+struct px_idle *px_idle_take(struct px_worker *w, int pool, int backend)
+{
+	struct px_idle *c = w->idle[pool][backend];
+	if (!c)
+		return NULL;
+	idle_unlink(c);
+	ev_io_set(w->loop, &c->io, 0);
+	ev_timer_stop(w->loop, &c->timer);
+	return c;
+}
+
+void px_idle_put(struct px_worker *w, int fd, int pool, int backend)
+{
+	struct px_idle *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->w = w;
+	c->pool = pool;
+	c->backend = backend;
+	ev_io_init(&c->io, fd, on_idle_event, c);
+	ev_timer_init(&c->timer, on_idle_timeout, c);
+	if (ev_io_set(w->loop, &c->io, EV_READ | EV_RDHUP) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	ev_timer_in(w->loop, &c->timer, w->cfg->backend_idle_ns);
+	c->next = w->idle[pool][backend];
+	if (c->next)
+		c->next->prevp = &c->next;
+	c->prevp = &w->idle[pool][backend];
+	w->idle[pool][backend] = c;
+}
+
+/* ---- the worker's Forth VM: the main VM's sources replayed ---- */
+static void vm_discard(void *host, const char *buf, size_t len) {}
+
+static int worker_vm(struct px_worker *w, afd_vm *main_vm)
+{
+	struct afd_opts o = { .sz = sizeof(o), .write = vm_discard };
+	w->vm = afd_new(&o);
+	if (!w->vm)
+		return -ENOMEM;
+	afd_set_history(w->vm, 0);
+	w->ctx.cfg = w->cfg;
+	w->ctx.w = w;
+	w->ctx.vm = w->vm;
+	px_register_words(w->vm, &w->ctx);
+	const char *name, *text;
+	size_t len;
+	int n = afd_history(main_vm, 0, &name, &text, &len);
+	for (int i = 0; i < n; i++) {
+		afd_history(main_vm, i, &name, &text, &len);
+		int err = afd_eval(w->vm, text, len, name);
+		if (err && err != AFD_THROW_BYE)
+			break;	/* handle-requests ends the replay with BYE, as in the main VM */
+	}
+	afd_cell xt = afd_find(w->vm, "handle-http-request", 19);
+	w->route_xt = xt > 0 ? xt : 0;
+	afd_set_max_steps(w->vm, 1000000);	/* a routing word must not hang a worker */
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct px_worker *w = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals go to the main thread */
+	ev_run(w->loop);
+	return NULL;
+}
+
+int px_worker_init(struct px_worker *w, int id, struct px_config *cfg, afd_vm *main_vm)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->cfg = cfg;
+	w->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)id << 32) ^ ev_clock();
+	w->loop = ev_loop_new();
+	if (!w->loop)
+		return -ENOMEM;
+	ev_timer_init(&w->reaper, reap, w);
+	w->pickers = calloc((size_t)cfg->npools + 1, sizeof(*w->pickers));
+	w->idle = calloc((size_t)cfg->npools + 1, sizeof(*w->idle));
+	w->listeners = calloc((size_t)cfg->nlisteners + 1, sizeof(*w->listeners));
+	if (!w->pickers || !w->idle || !w->listeners)
+		return -ENOMEM;
+	for (int p = 0; p < cfg->npools; p++) {
+		w->pickers[p].pool = cfg->pools[p];
+		w->idle[p] = calloc(LB_MAX_BACKENDS, sizeof(**w->idle));
+		if (!w->idle[p])
+			return -ENOMEM;
+	}
+	for (int i = 0; i < cfg->nlisteners; i++) {
+		int fd = listen_on(&cfg->listeners[i]);
+		if (fd < 0)
+			return fd;
+		w->listeners[i].w = w;
+		w->listeners[i].cfg = &cfg->listeners[i];
+		ev_io_init(&w->listeners[i].io, fd, on_accept, &w->listeners[i]);
+		int err = ev_io_set(w->loop, &w->listeners[i].io, EV_READ);
+		if (err)
+			return err;
+	}
+	return worker_vm(w, main_vm);
+}
+
+int px_worker_start(struct px_worker *w)
+{
+	return -pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+static void stop_loop(struct ev_loop *loop, void *arg) { ev_stop(loop); }
+
+void px_worker_stop(struct px_worker *w)
+{
+	if (w->thread) {
+		ev_call(w->loop, stop_loop, NULL);
+		pthread_join(w->thread, NULL);
+	}
+}
+
+void px_worker_fini(struct px_worker *w)
+{
+	for (int i = 0; w->listeners && i < w->cfg->nlisteners; i++)
+		if (w->listeners[i].io.fd > 0)
+			close(w->listeners[i].io.fd);
+	for (int p = 0; w->idle && p < w->cfg->npools; p++) {
+		for (int b = 0; w->idle[p] && b < LB_MAX_BACKENDS; b++)
+			while (w->idle[p][b])
+				idle_close(w->idle[p][b]);
+		free(w->idle[p]);
+	}
+	if (w->loop)
+		reap(w->loop, &w->reaper);
+	for (int p = 0; w->pickers && p < w->cfg->npools; p++)
+		lb_picker_fini(&w->pickers[p]);
+	while (w->freebufs) {
+		struct px_buf *next = w->freebufs->next;
+		free(w->freebufs);
+		w->freebufs = next;
+	}
+	free(w->idle);
+	free(w->pickers);
+	free(w->listeners);
+	afd_free(w->vm);
+	ev_loop_free(w->loop);
+}

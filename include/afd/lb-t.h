@@ -26,6 +26,7 @@ struct lb_backend {
 	uint64_t ewma_ns;		/* peak-EWMA of response time (ns) */
 	uint64_t ewma_stamp_ns;		/* when ewma_ns was last updated */
 	uint64_t picks;			/* times chosen */
+	int passive_fails;		/* failed requests in a row (health checks) */
 };
 
 struct lb_pool;

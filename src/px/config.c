@@ -37,6 +37,7 @@ void px_config_free(struct px_config *cfg)
 		lb_pool_free(cfg->pools[i]);
 	for (int i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].body);
+	free(cfg->checks);
 	free(cfg->pools);
 	free(cfg->listeners);
 	free(cfg);
@@ -86,8 +87,19 @@ static int w_pool_create_rt(afd_vm *vm, void *ctx)
 		cfg->current_pool = i;
 		return 0;
 	}
-	if ((err = grow((void **)&cfg->pools, &cfg->cappools, cfg->npools, sizeof(*cfg->pools))))
+	int cap = cfg->cappools;
+	if ((err = grow((void **)&cfg->pools, &cap, cfg->npools, sizeof(*cfg->pools))))
 		return err;
+	if (cap != cfg->cappools) {	/* the checks array follows the pools array */
+		struct px_check_cfg *ck = realloc(cfg->checks, (size_t)cap * sizeof(*ck));
+		if (!ck)
+			return -8;
+		memset(ck + cfg->cappools, 0, (size_t)(cap - cfg->cappools) * sizeof(*ck));
+		cfg->checks = ck;
+		cfg->cappools = cap;
+	}
+	struct px_check_cfg *ck = &cfg->checks[cfg->npools];
+	*ck = (struct px_check_cfg){ PX_CHECK_NONE, "/", 2000 * MS, 1000 * MS, 2, 3 };
 	char name[LB_NAME_MAX];
 	memcpy(name, s, n);
 	name[n] = 0;
@@ -306,6 +318,131 @@ static int w_idle_timeout(afd_vm *vm, void *ctx)
 	return set_timeout(vm, ctx, &cfg_of(ctx)->idle_timeout_ns);
 }
 
+/* ---- health checks of the current pool ---- */
+static struct px_check_cfg *current_check(void *ctx)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	return cfg->current_pool < 0 ? NULL : &cfg->checks[cfg->current_pool];
+}
+
+/* http-check ( c-addr u -- ) GET that path; 2xx or 3xx is healthy */
+static int w_http_check(afd_vm *vm, void *ctx)
+{
+	const char *s;
+	size_t n;
+	int err = afd_pop_string(vm, &s, &n);
+	if (err || is_worker(ctx))
+		return err;
+	struct px_check_cfg *ck = current_check(ctx);
+	if (!ck)
+		return -32;
+	if (n == 0 || n >= PX_CHECK_PATH_MAX || s[0] != '/' || memchr(s, ' ', n) ||
+	    memchr(s, '\r', n) || memchr(s, '\n', n))
+		return -24;
+	memcpy(ck->path, s, n);
+	ck->path[n] = 0;
+	ck->kind = PX_CHECK_HTTP;
+	return 0;
+}
+
+/* tcp-check ( -- ) a connect is enough */
+static int w_tcp_check(afd_vm *vm, void *ctx)
+{
+	struct px_check_cfg *ck = current_check(ctx);
+	if (is_worker(ctx))
+		return 0;
+	if (!ck)
+		return -32;
+	ck->kind = PX_CHECK_TCP;
+	return 0;
+}
+
+static int check_number(afd_vm *vm, void *ctx, int which)
+{
+	afd_cell v;
+	POP(v);
+	if (v < 1 || v > 3600000)
+		return -24;
+	struct px_check_cfg *ck = current_check(ctx);
+	if (is_worker(ctx))
+		return 0;
+	if (!ck)
+		return -32;
+	switch (which) {
+	case 0: ck->interval_ns = (uint64_t)v * MS; break;
+	case 1: ck->timeout_ns = (uint64_t)v * MS; break;
+	case 2: ck->rise = (int)v; break;
+	default: ck->fall = (int)v; break;
+	}
+	return 0;
+}
+
+static int w_check_interval(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 0); }
+static int w_check_timeout(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 1); }
+static int w_check_rise(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 2); }
+static int w_check_fall(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 3); }
+
+/* A backend handle from the stack. */
+static int pop_backend(afd_vm *vm, void *ctx, afd_cell *h, struct lb_backend **b)
+{
+	int err = afd_pop(vm, h);
+	if (err)
+		return err;
+	struct px_config *cfg = cfg_of(ctx);
+	int p = (int)((*h >> 24) & 0xffff), i = (int)(*h & 0xffffff);
+	if ((*h & ((afd_cell)0xffff << 48)) != PX_BACKEND_TAG || p >= cfg->npools ||
+	    (uint32_t)i >= cfg->pools[p]->n)
+		return -12;
+	*b = &cfg->pools[p]->backends[i];
+	return 0;
+}
+
+/* http-health-check ( backend -- flag ) the backend's health as the checks see it */
+static int w_health_of(afd_vm *vm, void *ctx)
+{
+	afd_cell h;
+	struct lb_backend *b;
+	int err = pop_backend(vm, ctx, &h, &b);
+	return err ? err : afd_push(vm, __atomic_load_n(&b->up, __ATOMIC_RELAXED) ? -1 : 0);
+}
+
+/* backend-enable, backend-disable ( backend -- backend more? ) set its admin state; more?
+ * is false after the pool's last backend (the design document's each-backend loop) */
+static int set_enabled(afd_vm *vm, void *ctx, int on)
+{
+	afd_cell h;
+	struct lb_backend *b;
+	int err = pop_backend(vm, ctx, &h, &b);
+	if (err)
+		return err;
+	__atomic_store_n(&b->enabled, on, __ATOMIC_RELAXED);
+	struct lb_pool *p = cfg_of(ctx)->pools[(h >> 24) & 0xffff];
+	err = afd_push(vm, h);
+	return err ? err : afd_push(vm, b->index + 1 < p->n ? -1 : 0);
+}
+
+static int w_backend_enable(afd_vm *vm, void *ctx) { return set_enabled(vm, ctx, 1); }
+static int w_backend_disable(afd_vm *vm, void *ctx) { return set_enabled(vm, ctx, 0); }
+
+/* each-backend ( pool -- pool backend ) the pool's backends in turn, from the first again
+ * after the last */
+static int w_each_backend(afd_vm *vm, void *ctx)
+{
+	struct px_vmctx *x = ctx;
+	afd_cell p;
+	POP(p);
+	int i = (int)(p & 0xffff);
+	if ((p & PX_TAG_MASK) != PX_POOL_TAG || i >= x->cfg->npools || !x->cfg->pools[i]->n)
+		return -12;
+	uint32_t k = x->iter_pool == i ? x->iter_next : 0;
+	if (k >= x->cfg->pools[i]->n)
+		k = 0;
+	x->iter_pool = i;
+	x->iter_next = k + 1;
+	int err = afd_push(vm, p);
+	return err ? err : afd_push(vm, PX_BACKEND_TAG | ((afd_cell)i << 24) | k);
+}
+
 /* handle-requests ( -- ) serve until SIGINT or SIGTERM; in a worker, the end of replay */
 static int w_handle_requests(afd_vm *vm, void *ctx)
 {
@@ -333,6 +470,16 @@ static const struct {
 	{ "server-timeout", "( ms -- )", w_server_timeout },
 	{ "connect-timeout", "( ms -- )", w_connect_timeout },
 	{ "idle-timeout", "( ms -- )", w_idle_timeout },
+	{ "http-check", "( c-addr u -- )", w_http_check },
+	{ "tcp-check", "( -- )", w_tcp_check },
+	{ "check-interval", "( ms -- )", w_check_interval },
+	{ "check-timeout", "( ms -- )", w_check_timeout },
+	{ "check-rise", "( n -- )", w_check_rise },
+	{ "check-fall", "( n -- )", w_check_fall },
+	{ "http-health-check", "( backend -- flag )", w_health_of },
+	{ "backend-enable", "( backend -- backend more? )", w_backend_enable },
+	{ "backend-disable", "( backend -- backend more? )", w_backend_disable },
+	{ "each-backend", "( pool -- pool backend )", w_each_backend },
 	{ "handle-requests", "( -- )", w_handle_requests },
 };
 

@@ -221,8 +221,10 @@ static int attach_backend(struct px_conn *c, int preferred)
 }
 
 /* The backend failed before it got a byte of this request: try another one. */
-static void retry_or_fail(struct px_conn *c, int status)
+static void retry_or_fail(struct px_conn *c, int status, bool backend_failed)
 {
+	if (backend_failed)
+		px_health_passive(c->w->cfg, c->pool, c->backend, false);
 	release_backend(c, false);
 	if (!c->sent_any && c->ntried < c->w->cfg->max_retries + 1 &&
 	    attach_backend(c, -1) == 0) {
@@ -438,6 +440,7 @@ static int start_response(struct px_conn *c)
 		return -502;
 	struct lb_backend *be = &w->cfg->pools[c->pool]->backends[c->backend];
 	lb_backend_observe_latency(be, ev_now(w->loop) - c->sent_ns, ev_now(w->loop));
+	px_health_passive(w->cfg, c->pool, c->backend, true);
 	if (m->status >= 100 && m->status < 200 && m->status != 101) {
 		/* interim (100 Continue): pass it on as it is, wait for the final answer */
 		c->sfwd = b->start + (uint32_t)m->head_len;
@@ -545,7 +548,7 @@ static void pump(struct px_conn *c)
 			c->sent_any = true;
 			progress = true;
 		} else if (n < 0 && n != -EAGAIN) {
-			retry_or_fail(c, 502);
+			retry_or_fail(c, 502, true);
 			return;
 		}
 		/* response bytes to the client */
@@ -612,7 +615,7 @@ static void on_server(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		socklen_t len = sizeof(err);
 		getsockopt(c->s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		if (err || (events & (EV_ERR | EV_HUP))) {
-			retry_or_fail(c, 503);
+			retry_or_fail(c, 503, true);
 			return;
 		}
 		c->state = ST_PROXY;
@@ -634,7 +637,7 @@ static void on_server(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 			    c->req_body == HTTP_BODY_NONE) {
 				c->sent_any = false;
 				c->ntried--;
-				retry_or_fail(c, 502);
+				retry_or_fail(c, 502, false);
 				return;
 			}
 			if (c->resp_head_done)
@@ -677,7 +680,7 @@ static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
 			close_conn(c);	/* an idle keep-alive client */
 		break;
 	case ST_CONNECT:
-		retry_or_fail(c, 503);
+		retry_or_fail(c, 503, true);
 		break;
 	case ST_PROXY:
 		if (c->resp_head_done)

@@ -26,8 +26,19 @@ struct px_listener_cfg {
 	size_t bodylen;
 };
 
+enum px_check_kind { PX_CHECK_NONE, PX_CHECK_TCP, PX_CHECK_HTTP };
+#define PX_CHECK_PATH_MAX 256
+
+struct px_check_cfg {		/* one per pool */
+	enum px_check_kind kind;
+	char path[PX_CHECK_PATH_MAX];
+	uint64_t interval_ns, timeout_ns;
+	int rise, fall;
+};
+
 struct px_config {
 	struct lb_pool **pools;
+	struct px_check_cfg *checks;	/* parallel to pools */
 	int npools, cappools;
 	struct px_listener_cfg *listeners;
 	int nlisteners, caplisteners;
@@ -59,6 +70,8 @@ struct px_vmctx {
 	struct px_config *cfg;
 	struct px_worker *w;	/* NULL in the main VM */
 	afd_vm *vm;
+	int iter_pool;		/* each-backend's place */
+	uint32_t iter_next;
 };
 
 
@@ -105,6 +118,8 @@ struct px_worker {
 	struct px_conn *routing;
 	const char *routing_buf;
 	const struct http_msg *routing_msg;
+	struct px_probe *probes;	/* health checks this worker runs */
+	int nprobes;
 	/* counters */
 	uint64_t accepted, requests;
 };
@@ -124,8 +139,15 @@ uint32_t px_conn_client_ip(const struct px_conn *c);
 /* serve.c */
 int px_serve(struct px_vmctx *ctx);	/* blocks until SIGINT or SIGTERM */
 
+/* health.c */
+int px_health_start(struct px_worker *w, int nworkers);
+void px_health_stop(struct px_worker *w);
+void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const char *why);
+void px_health_passive(struct px_config *cfg, int pool, int backend, bool ok);
+
 /* worker.c */
-int px_worker_init(struct px_worker *w, int id, struct px_config *cfg, afd_vm *main_vm);
+int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *cfg,
+		   afd_vm *main_vm);
 int px_worker_start(struct px_worker *w);
 void px_worker_stop(struct px_worker *w);
 void px_worker_fini(struct px_worker *w);

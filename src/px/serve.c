@@ -51,7 +51,7 @@ int px_serve(struct px_vmctx *ctx)
 	struct px_worker *ws = calloc((size_t)n, sizeof(*ws));
 	int err = ws ? 0 : -ENOMEM, started = 0;
 	for (int i = 0; i < n && !err; i++)
-		if ((err = px_worker_init(&ws[i], i, cfg, ctx->vm)) < 0)
+		if ((err = px_worker_init(&ws[i], i, n, cfg, ctx->vm)) < 0)
 			fprintf(stderr, "afd: worker %d: %s\n", i, strerror(-err));
 	for (int i = 0; i < n && !err; i++, started++)
 		err = px_worker_start(&ws[i]);

@@ -248,7 +248,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int px_worker_init(struct px_worker *w, int id, struct px_config *cfg, afd_vm *main_vm)
+int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *cfg,
+		   afd_vm *main_vm)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -280,7 +281,8 @@ int px_worker_init(struct px_worker *w, int id, struct px_config *cfg, afd_vm *m
 		if (err)
 			return err;
 	}
-	return worker_vm(w, main_vm);
+	int err = px_health_start(w, nworkers);
+	return err ? err : worker_vm(w, main_vm);
 }
 
 int px_worker_start(struct px_worker *w)
@@ -309,6 +311,7 @@ void px_worker_fini(struct px_worker *w)
 				idle_close(w->idle[p][b]);
 		free(w->idle[p]);
 	}
+	px_health_stop(w);
 	if (w->loop)
 		reap(w->loop, &w->reaper);
 	for (int p = 0; w->pickers && p < w->cfg->npools; p++)

@@ -62,6 +62,7 @@ struct lb_pool {
 	uint64_t version;		/* bumped when backends/weights change: states rebuild */
 	/* [atomic] */
 	uint64_t requests, no_backend;
+	uint64_t rr_next;		/* round-robin's cursor, shared by the workers */
 };
 
 #endif

@@ -131,6 +131,8 @@ static int picker_sync(struct lb_picker *p)
 	return 0;
 }
 
+/* No memory for the worker's state counts as no backend: the request fails, the worker
+ * lives on and tries to build again at its next pick. */
 struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const uint64_t *tried)
 {
 	static const struct lb_key nokey;

@@ -6,8 +6,9 @@
  * going down, being tried, removed or added only moves the keys whose winner it was (or
  * becomes); and the winner is each backend with probability weight / total weight (the
  * scores are exponential races). Scores do not depend on backend indices, so removing a
- * backend (which shifts indices) moves nothing else either. Each pick is O(n); when all
- * weights are equal the logarithm, monotonic, is skipped. */
+ * backend (which shifts indices) moves nothing else either. Each pick is O(n), a few ns per
+ * backend: the logarithm is skipped when all weights are equal (it is monotonic) and nearly
+ * always otherwise (see score). For large pools maglev-hash is O(1). */
 #include <stdlib.h>
 #include "priv.h"
 
@@ -41,11 +42,16 @@ static void sh_free(struct lb_state *state)
 	free(state);
 }
 
-static double score(const struct sh_state *st, uint64_t h, uint32_t weight)
+/* The score of a backend whose key-and-address hash is h, or 0 (which never wins, scores
+ * being > 0) when it cannot beat best: as -ln(u) >= 1 - u, a score is at most
+ * weight / (1 - u), and that cheap bound rules out nearly every backend before the log. */
+static double score(const struct sh_state *st, uint64_t h, uint32_t weight, double best)
 {
 	if (st->uniform)
-		return (double)(h >> 11);
+		return (double)(h >> 11) + 1;
 	double u = ((double)(h >> 11) + 0.5) * 0x1p-53;
+	if (weight <= best * (1 - u))
+		return 0;
 	return -(double)weight / log(u);
 }
 
@@ -59,8 +65,8 @@ static struct lb_backend *sh_pick(struct lb_pool *pool, struct lb_state *state,
 		struct lb_backend *b = &pool->backends[i];
 		if (!lb_candidate(b, tried))
 			continue;
-		double s = score(st, lb_mix2(key->hash, st->addr[i]), b->weight);
-		if (!best || s > best_score) {
+		double s = score(st, lb_mix2(key->hash, st->addr[i]), b->weight, best_score);
+		if (s > best_score) {
 			best = b;
 			best_score = s;
 		}

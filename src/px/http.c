@@ -78,10 +78,11 @@ static struct http_span span(size_t from, size_t to)
 	return (struct http_span){ (uint32_t)from, (uint32_t)(to - from) };
 }
 
-/* Eight bytes at a time: true when none is below lo or DEL, so that a class holding every
- * such byte (field values, targets) can skip the word without looking up each byte. The
- * borrow trick flags a byte below lo (or equal to DEL after the xor) in its top bit; it
- * may also flag bytes above a true hit, which only sends us to the byte loop early. */
+/* Eight bytes at a time: true when no byte is below lo and none is DEL, so that a class
+ * holding all other bytes (field values, targets) can skip the word without a lookup per
+ * byte. Subtracting lo from every byte sets the top bit of the lowest byte below lo (and
+ * of a DEL, xored to zero and less one); borrows may flag more significant bytes too,
+ * which only sends us to the byte loop early. */
 static bool clean_word(const unsigned char *p, unsigned lo)
 {
 	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
@@ -148,15 +149,15 @@ static int skip_empty_lines(struct scan *s)
 /* A token ended by `stop`, which is consumed. */
 static int token(struct scan *s, struct http_span *out, unsigned char stop)
 {
-	size_t p = s->pos;
-	while (p < s->end && is(s->b[p], C_TCHAR))
+	const unsigned char *b = s->b + s->pos, *end = s->b + s->end, *p = b;
+	while (p < end && is(*p, C_TCHAR))
 		p++;
-	if (p == s->end)
+	if (p == end)
 		return HTTP_AGAIN;
-	if (s->b[p] != stop || p == s->pos)
+	if (*p != stop || p == b)
 		return s->bad;
-	*out = span(s->pos, p);
-	s->pos = p + 1;
+	*out = span(s->pos, (size_t)(p - s->b));
+	s->pos = (size_t)(p - s->b) + 1;
 	return 1;
 }
 
@@ -319,17 +320,24 @@ static void msg_reset(struct http_msg *m)
 	m->host = -1;
 }
 
+/* Limits of 0 (or no limits) mean the defaults; the head limit must keep offsets and the
+ * returned length in range, and there is room for HTTP_MAX_HEADERS headers only. */
+static size_t head_limits(const struct http_limits *lim, int *max_headers)
+{
+	size_t max_head = lim && lim->max_head ? lim->max_head : DEFAULT_MAX_HEAD;
+	*max_headers = lim && lim->max_headers > 0 ? lim->max_headers : HTTP_MAX_HEADERS;
+	if (*max_headers > HTTP_MAX_HEADERS)
+		*max_headers = HTTP_MAX_HEADERS;
+	return max_head < INT_MAX ? max_head : INT_MAX;
+}
+
 /* The syntax of a head; returns its length. A head still incomplete when the limit is
  * reached is too large now, not when its end arrives. */
 static int parse_head(const char *buf, size_t len, struct http_msg *m,
 		      const struct http_limits *lim, bool response)
 {
-	size_t max_head = lim && lim->max_head ? lim->max_head : DEFAULT_MAX_HEAD;
-	int max_headers = lim && lim->max_headers ? lim->max_headers : HTTP_MAX_HEADERS;
-	if (max_head > INT_MAX)
-		max_head = INT_MAX;
-	if (max_headers > HTTP_MAX_HEADERS || max_headers < 0)
-		max_headers = HTTP_MAX_HEADERS;
+	int max_headers;
+	size_t max_head = head_limits(lim, &max_headers);
 	struct scan s = { (const unsigned char *)buf, 0, len < max_head ? len : max_head,
 			  response ? HTTP_BAD_GATEWAY : HTTP_BAD,
 			  response ? HTTP_BAD_GATEWAY : HTTP_BAD_VERSION };

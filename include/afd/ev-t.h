@@ -34,5 +34,6 @@ struct ev_timer {
 #define EV_ERR 0x008u		/* EPOLLERR */
 #define EV_HUP 0x010u		/* EPOLLHUP */
 #define EV_RDHUP 0x2000u	/* EPOLLRDHUP */
+#define EV_ET (1u << 31)	/* EPOLLET: report changes only; the owner tracks readiness */
 
 #endif

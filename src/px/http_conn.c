@@ -6,7 +6,11 @@
  * rewritten head and streams the body by its framing (never buffering a whole body), then
  * streams the response back the same way. Bytes of a pipelined next request wait in the
  * client buffer until the current exchange is over. A request that failed before any byte
- * reached a backend is retried on another backend. */
+ * reached a backend is retried on another backend.
+ *
+ * I/O is edge-triggered: each socket is registered once and the connection keeps what the
+ * kernel said (readable, writable) in flags, cleared when a read or write comes up short.
+ * pump() then does whatever the flags and buffers allow. No epoll_ctl on the request path. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 
 #define HEAD_ROOM 512		/* a rewritten head may grow by this much */
 #define MAX_TRIED 4
+#define MAX_ROUNDS 32		/* then let other connections run (a long stream) */
 
 enum state {
 	ST_HEAD,		/* reading a request head */
@@ -28,30 +33,30 @@ enum state {
 struct px_conn {
 	struct px_worker *w;
 	const struct px_listener_cfg *l;
-	struct ev_io c, s;		/* client, server (s.fd -1 when none) */
+	struct ev_io c;			/* the client */
+	struct px_sconn *s;		/* the backend connection, while there is one */
 	struct ev_timer timer;
 	uint32_t client_ip;
-	uint8_t state;
-	bool client_keepalive, server_reused, head_method, req_done, resp_done;
-	bool resp_head_done, server_keepalive, client_eof, sent_any;
-	uint8_t client_minor;
-	struct px_buf *cin;		/* from the client: [start, fwd) goes to the server */
-	struct px_buf *sin;		/* from the server: [start, fwd) goes to the client */
-	uint32_t cfwd, sfwd;
+	uint8_t state, client_minor, req_body, resp_body;	/* enum http_body */
+	bool c_rd, c_wr;		/* client readiness */
+	bool closed, kicked;
+	bool client_keepalive, head_method, req_done, resp_done, resp_head_done;
+	bool server_keepalive, sent_any, server_reused;
+	struct px_buf *cin;		/* from the client: [start, cfwd) goes to the backend */
+	struct px_buf *sin;		/* from the backend: [start, sfwd) goes to the client */
+	uint32_t cfwd, sfwd, seen;	/* seen: request bytes when the head last parsed short */
 	uint64_t req_left, resp_left;	/* body bytes still to frame (LENGTH) */
-	uint8_t req_body, resp_body;	/* enum http_body */
 	struct http_chunked req_chunk, resp_chunk;
-	int pool, backend;
-	int ntried;
+	int pool, backend, ntried;
 	int16_t tried[MAX_TRIED];
 	uint64_t sent_ns;		/* when the request head went out: latency */
 };
 
-static void pump(struct px_conn *c);
 static void close_conn(struct px_conn *c);
 
 /* ---- small helpers ---- */
 static uint32_t buf_len(const struct px_buf *b) { return b ? b->end - b->start : 0; }
+static bool pending(const struct px_buf *b, uint32_t fwd) { return b && fwd > b->start; }
 
 static void buf_compact(struct px_buf *b, uint32_t *fwd)
 {
@@ -63,40 +68,64 @@ static void buf_compact(struct px_buf *b, uint32_t *fwd)
 	b->start = 0;
 }
 
-static void set_timer(struct px_conn *c, uint64_t ns)
+/* The timeout of the state the connection is in. */
+static void phase_timer(struct px_conn *c)
 {
+	const struct px_config *cfg = c->w->cfg;
+	uint64_t ns;
+	switch (c->state) {
+	case ST_HEAD: ns = buf_len(c->cin) ? cfg->client_timeout_ns : cfg->idle_timeout_ns; break;
+	case ST_CONNECT: ns = cfg->connect_timeout_ns; break;
+	case ST_PROXY: ns = cfg->server_timeout_ns; break;
+	default: ns = cfg->client_timeout_ns; break;
+	}
 	ev_timer_in(c->w->loop, &c->timer, ns);
 }
 
-static void watch(struct px_conn *c)
+/* Reads and writes: a short one means the kernel has no more for now (edge-triggered). */
+static ssize_t read_into(struct px_worker *w, int fd, struct px_buf **bp, uint32_t *fwd,
+			 size_t limit, bool *ready)
 {
-	uint32_t ce = 0, se = 0;
-	bool sout = c->sin && c->sfwd > c->sin->start;
-	bool cout = c->cin && c->cfwd > c->cin->start;
-	switch (c->state) {
-	case ST_HEAD:
-		ce = EV_READ;
-		break;
-	case ST_CONNECT:
-		se = EV_WRITE;
-		break;
-	case ST_PROXY:
-		if (sout)
-			ce |= EV_WRITE;
-		else if (!c->req_done && (!c->cin || c->cin->end < sizeof(c->cin->data)))
-			ce |= EV_READ;
-		if (cout)
-			se |= EV_WRITE;
-		if (!c->resp_done && (!c->sin || c->sin->end < sizeof(c->sin->data)))
-			se |= EV_READ;
-		break;
-	case ST_CLOSING:
-		ce = sout ? EV_WRITE : 0;
-		break;
+	if (!*bp) {
+		if (!(*bp = px_buf_get(w)))
+			return -ENOMEM;
+		*fwd = 0;
 	}
-	ev_io_set(c->w->loop, &c->c, ce);
-	if (c->s.fd >= 0)
-		ev_io_set(c->w->loop, &c->s, se);
+	struct px_buf *b = *bp;
+	if (b->end >= limit)
+		buf_compact(b, fwd);
+	if (b->end >= limit)
+		return -ENOBUFS;
+	size_t want = limit - b->end;
+	ssize_t n = recv(fd, b->data + b->end, want, 0);
+	if (n > 0) {
+		b->end += (uint32_t)n;
+		if ((size_t)n < want)
+			*ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		*ready = false;
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : 0;
+}
+
+static ssize_t write_from(int fd, struct px_buf *b, uint32_t fwd, bool *ready)
+{
+	size_t want = fwd - b->start;
+	ssize_t n = send(fd, b->data + b->start, want, MSG_NOSIGNAL);
+	if (n > 0) {
+		b->start += (uint32_t)n;
+		if ((size_t)n < want)
+			*ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		*ready = false;
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : 0;
 }
 
 /* ---- final answers made by the proxy itself ---- */
@@ -104,9 +133,9 @@ static const char *status_text(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
-	case 500: return "Internal Server Error";
 	case 408: return "Request Timeout";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
@@ -116,60 +145,51 @@ static const char *status_text(int status)
 	}
 }
 
-/* Answer `status` and close once it is sent. Only when nothing of a response was sent. */
-static void fail(struct px_conn *c, int status)
-{
-	if (c->resp_head_done) {	/* the client has part of an answer: cut it */
-		close_conn(c);
-		return;
-	}
-	px_buf_put(c->w, c->sin);
-	c->sin = px_buf_get(c->w);
-	if (!c->sin) {
-		close_conn(c);
-		return;
-	}
-	const char *text = status_text(status);
-	int n = snprintf(c->sin->data, sizeof(c->sin->data),
-			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
-	c->sin->end = (uint32_t)n;
-	c->sfwd = (uint32_t)n;
-	if (c->s.fd >= 0) {
-		ev_io_set(c->w->loop, &c->s, 0);
-		close(c->s.fd);
-		c->s.fd = -1;
-	}
-	c->state = ST_CLOSING;
-	set_timer(c, c->w->cfg->client_timeout_ns);
-	pump(c);
-}
-
-/* ---- backend side ---- */
+/* ---- the backend side ---- */
 static void release_backend(struct px_conn *c, bool reuse)
 {
 	if (c->backend >= 0) {
 		struct lb_backend *b = &c->w->cfg->pools[c->pool]->backends[c->backend];
 		__atomic_sub_fetch(&b->active, 1, __ATOMIC_RELAXED);
 	}
-	if (c->s.fd >= 0) {
-		ev_io_set(c->w->loop, &c->s, 0);
+	if (c->s) {
 		if (reuse)
-			px_idle_put(c->w, c->s.fd, c->pool, c->backend);
+			px_idle_put(c->s);
 		else
-			close(c->s.fd);
-		c->s.fd = -1;
+			px_sconn_close(c->s);
+		c->s = NULL;
 	}
 	c->backend = -1;
 }
 
-static void on_server(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+/* Answer `status` and close once it is sent. Only while nothing of a response was sent. */
+static void fail(struct px_conn *c, int status)
+{
+	if (c->resp_head_done) {	/* the client has part of an answer: cut it */
+		close_conn(c);
+		return;
+	}
+	release_backend(c, false);
+	px_buf_put(c->w, c->sin);
+	if (!(c->sin = px_buf_get(c->w))) {
+		close_conn(c);
+		return;
+	}
+	const char *text = status_text(status);
+	int n = snprintf(c->sin->data, PX_BUF_SIZE,
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
+	c->sin->end = c->sfwd = (uint32_t)n;
+	c->state = ST_CLOSING;
+	phase_timer(c);
+}
 
 /* Pick a backend not tried yet (the routing word's choice first, if it made one) and get a
  * connection to it: a kept-alive one if there is. */
 static int attach_backend(struct px_conn *c, int preferred)
 {
 	struct px_worker *w = c->w;
+	struct lb_pool *pool = w->cfg->pools[c->pool];
 	uint64_t tried[LB_MAX_BACKENDS / 64];
 	const uint64_t *tp = NULL;
 	if (c->ntried) {
@@ -178,46 +198,40 @@ static int attach_backend(struct px_conn *c, int preferred)
 			tried[c->tried[i] / 64] |= 1ull << (c->tried[i] % 64);
 		tp = tried;
 	}
-	for (;;) {
-		struct lb_key key = { .hash = c->client_ip, .rand = px_rand(w), .now_ns = ev_now(w->loop) };
-		struct lb_pool *pool = w->cfg->pools[c->pool];
+	while (c->ntried < MAX_TRIED) {
 		struct lb_backend *b = NULL;
 		if (preferred >= 0 && (uint32_t)preferred < pool->n &&
 		    lb_backend_usable(&pool->backends[preferred]))
 			b = &pool->backends[preferred];
 		preferred = -1;
-		if (!b)
+		if (!b) {
+			struct lb_key key = { .hash = c->client_ip, .rand = px_rand(w),
+					      .now_ns = ev_now(w->loop) };
 			b = lb_pick(&w->pickers[c->pool], &key, tp);
+		}
 		if (!b)
 			return -EAGAIN;
-		c->backend = (int)b->index;
-		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
-		if (c->ntried < MAX_TRIED)
-			c->tried[c->ntried++] = (int16_t)b->index;
-		struct px_idle *idle = px_idle_take(w, c->pool, c->backend);
-		if (idle) {
-			ev_io_init(&c->s, idle->fd, on_server, c);
-			px_bury(w, idle, free);
-			c->server_reused = true;
-			c->state = ST_PROXY;
-			return 0;
-		}
-		int fd = px_connect(w, b);
-		if (fd >= 0) {
-			ev_io_init(&c->s, fd, on_server, c);
-			c->server_reused = false;
-			c->state = ST_CONNECT;
-			return 0;
-		}
-		release_backend(c, false);	/* no socket at all: count it tried, go on */
-		if (c->ntried >= MAX_TRIED)
-			return fd;
+		c->tried[c->ntried++] = (int16_t)b->index;
 		if (!tp) {
 			memset(tried, 0, sizeof(tried));
 			tp = tried;
 		}
-		tried[c->tried[c->ntried - 1] / 64] |= 1ull << (c->tried[c->ntried - 1] % 64);
+		tried[b->index / 64] |= 1ull << (b->index % 64);
+		struct px_sconn *s = px_idle_take(w, c->pool, (int)b->index);
+		c->server_reused = s != NULL;
+		if (!s)
+			s = px_sconn_open(w, c->pool, (int)b->index);
+		if (!s)
+			continue;	/* no socket at all: counted as tried, go on */
+		c->backend = (int)b->index;
+		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		s->owner = c;
+		c->s = s;
+		c->state = s->connected ? ST_PROXY : ST_CONNECT;
+		phase_timer(c);
+		return 0;
 	}
+	return -EAGAIN;
 }
 
 /* The backend failed before it got a byte of this request: try another one. */
@@ -226,14 +240,8 @@ static void retry_or_fail(struct px_conn *c, int status, bool backend_failed)
 	if (backend_failed)
 		px_health_passive(c->w->cfg, c->pool, c->backend, false);
 	release_backend(c, false);
-	if (!c->sent_any && c->ntried < c->w->cfg->max_retries + 1 &&
-	    attach_backend(c, -1) == 0) {
-		set_timer(c, c->state == ST_CONNECT ? c->w->cfg->connect_timeout_ns
-						    : c->w->cfg->server_timeout_ns);
-		pump(c);
-		return;
-	}
-	fail(c, status);
+	if (c->sent_any || c->ntried > c->w->cfg->max_retries || attach_backend(c, -1) < 0)
+		fail(c, status);
 }
 
 /* ---- request framing: how much of cin belongs to the current request ---- */
@@ -362,24 +370,22 @@ static int replace_head(struct px_worker *w, struct px_buf **bp, size_t old_len,
 	return 0;
 }
 
-/* ---- a request head arrived ---- */
-static void start_request(struct px_conn *c)
+/* ---- a request head: 1 started, 0 incomplete, -1 answered with an error ---- */
+static int start_request(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
 	struct http_msg *m = &w->msg;
 	struct px_buf *b = c->cin;
-	struct http_limits lim = { sizeof(b->data) - HEAD_ROOM, HTTP_MAX_HEADERS };
+	struct http_limits lim = { PX_BUF_SIZE - HEAD_ROOM, HTTP_MAX_HEADERS };
 	int r = http_parse_request(b->data + b->start, b->end - b->start, m, &lim);
 	if (r == HTTP_AGAIN) {
-		if (b->end - b->start >= lim.max_head)
-			fail(c, 431);
-		else
-			watch(c);
-		return;
+		if (b->end - b->start < lim.max_head)
+			return 0;
+		r = HTTP_TOO_LARGE;
 	}
 	if (r < 0) {
 		fail(c, -r);
-		return;
+		return -1;
 	}
 	w->requests++;
 	const char *src = b->data + b->start;
@@ -395,59 +401,60 @@ static void start_request(struct px_conn *c)
 	c->pool = c->l->pool;
 	int backend = -1;
 	if (w->route_xt && px_route(w, c, src, m, &c->pool, &backend) < 0) {
-		fail(c, 500);	/* the routing word failed: its error is in the log */
-		return;
+		fail(c, 500);	/* the routing word failed */
+		return -1;
 	}
 	if (c->pool < 0) {
 		fail(c, 503);
-		return;
+		return -1;
 	}
-	char head[sizeof(b->data)];
+	char head[PX_BUF_SIZE];
 	int n = rewrite_request(c, src, m, head, sizeof(head));
 	if (n < 0 || replace_head(w, &c->cin, m->head_len, head, (size_t)n) < 0) {
 		fail(c, 431);
-		return;
+		return -1;
 	}
-	c->cfwd = c->cin->start + (uint32_t)n;
+	c->seen = 0;
+	c->cfwd = (uint32_t)n;
 	bool done = c->req_done;
 	if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk, &done) < 0) {
 		fail(c, 400);
-		return;
+		return -1;
 	}
 	c->req_done = done;
 	if (attach_backend(c, backend) < 0) {
 		fail(c, 503);
-		return;
+		return -1;
 	}
 	c->sent_ns = ev_now(w->loop);
-	set_timer(c, c->state == ST_CONNECT ? w->cfg->connect_timeout_ns
-					    : w->cfg->server_timeout_ns);
-	pump(c);
+	return 1;
 }
 
-/* ---- the response head arrived ---- */
+/* ---- the response head: 1 parsed (final or interim), 0 incomplete, < 0 an HTTP error ---- */
 static int start_response(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
 	struct http_msg *m = &w->msg;
 	struct px_buf *b = c->sin;
 	const char *method = c->head_method ? "HEAD" : "GET";
-	int r = http_parse_response(b->data + b->start, b->end - b->start, m, NULL, method,
-				    strlen(method));
+	int r = http_parse_response(b->data + b->start + (c->sfwd - b->start),
+				    b->end - c->sfwd, m, NULL, method, strlen(method));
 	if (r == HTTP_AGAIN)
-		return b->end - b->start >= sizeof(b->data) - HEAD_ROOM ? -502 : 0;
+		return b->end - c->sfwd >= PX_BUF_SIZE - HEAD_ROOM ? -502 : 0;
 	if (r < 0)
 		return -502;
-	struct lb_backend *be = &w->cfg->pools[c->pool]->backends[c->backend];
-	lb_backend_observe_latency(be, ev_now(w->loop) - c->sent_ns, ev_now(w->loop));
-	px_health_passive(w->cfg, c->pool, c->backend, true);
 	if (m->status >= 100 && m->status < 200 && m->status != 101) {
-		/* interim (100 Continue): pass it on as it is, wait for the final answer */
-		c->sfwd = b->start + (uint32_t)m->head_len;
+		/* interim (100 Continue): passed on as it is; the final answer follows */
+		c->sfwd += (uint32_t)m->head_len;
 		return 1;
 	}
 	if (m->status == 101)
 		return -502;	/* protocol upgrades are not proxied yet */
+	if (c->sfwd != b->start)
+		return 0;	/* send the interim answers first: the head is rewritten in place */
+	struct lb_backend *be = &w->cfg->pools[c->pool]->backends[c->backend];
+	lb_backend_observe_latency(be, ev_now(w->loop) - c->sent_ns, ev_now(w->loop));
+	px_health_passive(w->cfg, c->pool, c->backend, true);
 	c->server_keepalive = m->keep_alive;
 	c->resp_body = (uint8_t)m->body;
 	c->resp_left = m->content_length;
@@ -455,9 +462,8 @@ static int start_response(struct px_conn *c)
 	c->resp_done = m->body == HTTP_BODY_NONE;
 	if (m->body == HTTP_BODY_CLOSE)
 		c->client_keepalive = false;	/* the end of the body is the end of the stream */
-	char head[sizeof(b->data)];
-	const char *src = b->data + b->start;
-	int n = rewrite_response(c, src, m, head, sizeof(head));
+	char head[PX_BUF_SIZE];
+	int n = rewrite_response(c, b->data + b->start, m, head, sizeof(head));
 	if (n < 0 || replace_head(w, &c->sin, m->head_len, head, (size_t)n) < 0)
 		return -502;
 	c->sfwd = (uint32_t)n;
@@ -469,34 +475,7 @@ static int start_response(struct px_conn *c)
 	return 1;
 }
 
-/* ---- moving bytes ---- */
-static ssize_t read_into(struct px_worker *w, int fd, struct px_buf **bp, uint32_t *fwd,
-			 size_t limit)
-{
-	if (!*bp && !(*bp = px_buf_get(w)))
-		return -ENOMEM;
-	struct px_buf *b = *bp;
-	if (b->end >= limit)
-		buf_compact(b, fwd);
-	if (b->end >= limit)
-		return -ENOBUFS;
-	ssize_t n = recv(fd, b->data + b->end, limit - b->end, 0);
-	if (n > 0)
-		b->end += (uint32_t)n;
-	return n < 0 ? -errno : n;
-}
-
-static ssize_t write_from(int fd, struct px_buf *b, uint32_t fwd)
-{
-	if (!b || fwd <= b->start)
-		return 0;
-	ssize_t n = send(fd, b->data + b->start, fwd - b->start, MSG_NOSIGNAL);
-	if (n > 0)
-		b->start += (uint32_t)n;
-	return n < 0 ? -errno : n;
-}
-
-/* The exchange is over: keep what can be kept, then the next request or the end. */
+/* The exchange is over: keep what can be kept; then the next request, or the end. */
 static void finish_exchange(struct px_conn *c)
 {
 	bool reuse = c->server_keepalive && c->resp_body != HTTP_BODY_CLOSE &&
@@ -505,173 +484,220 @@ static void finish_exchange(struct px_conn *c)
 	px_buf_put(c->w, c->sin);
 	c->sin = NULL;
 	if (!c->client_keepalive) {
+		shutdown(c->c.fd, SHUT_WR);
 		close_conn(c);
 		return;
 	}
 	c->state = ST_HEAD;
 	c->resp_head_done = false;
-	struct px_buf *b = c->cin;
-	if (b && b->start == b->end) {
-		px_buf_put(c->w, b);	/* idle keep-alive connections hold no buffer */
+	c->seen = 0;
+	if (c->cin && c->cin->start == c->cin->end) {
+		px_buf_put(c->w, c->cin);	/* idle keep-alive connections hold no buffer */
 		c->cin = NULL;
 	}
-	set_timer(c, c->cin ? c->w->cfg->client_timeout_ns : c->w->cfg->idle_timeout_ns);
-	if (c->cin)
-		start_request(c);	/* a pipelined request is already here */
-	else
-		watch(c);
+	phase_timer(c);
 }
 
-/* Do all the work the buffers allow, then say what to wait for. */
+/* ---- the steps pump() runs; each says whether it made progress ---- */
+static bool step_head(struct px_conn *c)
+{
+	uint32_t have = buf_len(c->cin);
+	if (have > c->seen) {		/* bytes the parser has not seen: a head, maybe */
+		c->seen = have;
+		return start_request(c) != 0;
+	}
+	if (!c->c_rd)
+		return false;
+	bool first = have == 0;
+	ssize_t n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE - HEAD_ROOM, &c->c_rd);
+	if (n > 0) {
+		if (first)	/* a request has begun: it must now arrive in time */
+			phase_timer(c);
+		return true;
+	}
+	if (n == -EAGAIN)
+		return false;
+	close_conn(c);		/* the client left, or an error */
+	return false;
+}
+
+static bool step_connect(struct px_conn *c)
+{
+	struct px_sconn *s = c->s;
+	if (!s->wr)
+		return false;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	getsockopt(s->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		retry_or_fail(c, 503, true);
+		return true;
+	}
+	s->connected = true;
+	c->state = ST_PROXY;
+	phase_timer(c);
+	return true;
+}
+
+/* The backend's stream ended or broke before the response was complete. */
+static void server_gone(struct px_conn *c)
+{
+	if (c->resp_body == HTTP_BODY_CLOSE && c->resp_head_done) {
+		c->resp_done = true;	/* the end of an until-close body */
+		c->server_keepalive = false;
+		return;
+	}
+	/* a kept-alive connection the backend had just closed: a new one, if we may */
+	if (!c->resp_head_done && c->server_reused && buf_len(c->sin) == 0 &&
+	    c->req_body == HTTP_BODY_NONE) {
+		c->sent_any = false;
+		c->ntried--;
+		c->cin->start = 0;	/* the request is still there: send it again */
+		retry_or_fail(c, 502, false);
+		return;
+	}
+	if (c->resp_head_done)
+		close_conn(c);
+	else
+		fail(c, 502);
+}
+
+static bool step_proxy(struct px_conn *c)
+{
+	struct px_sconn *s = c->s;
+	bool progress = false;
+	ssize_t n;
+	if (s->wr && pending(c->cin, c->cfwd)) {	/* request bytes to the backend */
+		n = write_from(s->io.fd, c->cin, c->cfwd, &s->wr);
+		if (n > 0) {
+			c->sent_any = progress = true;
+		} else if (n != -EAGAIN) {
+			retry_or_fail(c, 502, true);
+			return true;
+		}
+	}
+	if (s->rd && !c->resp_done) {			/* response bytes from the backend */
+		bool head_done = c->resp_head_done;
+		n = read_into(c->w, s->io.fd, &c->sin, &c->sfwd, PX_BUF_SIZE, &s->rd);
+		if (n > 0) {
+			progress = true;
+			bool done = c->resp_done;
+			if (head_done && frame(c->sin, &c->sfwd, c->resp_body, &c->resp_left,
+					       &c->resp_chunk, &done) < 0) {
+				close_conn(c);
+				return false;
+			}
+			c->resp_done = done;
+			phase_timer(c);
+		} else if (n != -EAGAIN && n != -ENOBUFS) {
+			server_gone(c);
+			return true;
+		}
+	}
+	if (!c->resp_head_done && c->sin && c->sin->end > c->sfwd) {	/* a response head */
+		int r = start_response(c);
+		if (r < 0) {
+			fail(c, -r);
+			return true;
+		}
+		progress |= r == 1;
+	}
+	if (c->c_wr && pending(c->sin, c->sfwd)) {	/* response bytes to the client */
+		n = write_from(c->c.fd, c->sin, c->sfwd, &c->c_wr);
+		if (n > 0) {
+			progress = true;
+		} else if (n != -EAGAIN) {
+			close_conn(c);
+			return false;
+		}
+	}
+	if (c->c_rd && !c->req_done) {			/* more request body */
+		n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE, &c->c_rd);
+		if (n > 0) {
+			bool done = c->req_done;
+			if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk,
+				  &done) < 0) {
+				fail(c, 400);
+				return true;
+			}
+			c->req_done = done;
+			progress = true;
+		} else if (n != -EAGAIN && n != -ENOBUFS) {
+			close_conn(c);	/* the client left mid-request */
+			return false;
+		}
+	}
+	if (c->resp_done && c->req_done && !pending(c->sin, c->sfwd) && c->sin &&
+	    !pending(c->cin, c->cfwd)) {
+		finish_exchange(c);
+		return true;
+	}
+	return progress;
+}
+
+static bool step_closing(struct px_conn *c)
+{
+	if (c->c_wr && pending(c->sin, c->sfwd)) {
+		ssize_t n = write_from(c->c.fd, c->sin, c->sfwd, &c->c_wr);
+		if (n < 0 && n != -EAGAIN) {
+			close_conn(c);
+			return false;
+		}
+	}
+	if (!pending(c->sin, c->sfwd)) {
+		shutdown(c->c.fd, SHUT_WR);
+		close_conn(c);
+	}
+	return false;
+}
+
+/* Do all the work the readiness flags and the buffers allow. */
 static void pump(struct px_conn *c)
 {
-	for (int round = 0; round < 4; round++) {
-		bool progress = false;
-		if (c->state == ST_CLOSING) {
-			ssize_t n = write_from(c->c.fd, c->sin, c->sfwd);
-			if (n < 0 && n != -EAGAIN) {
-				close_conn(c);
-				return;
-			}
-			if (c->sin->start == c->sfwd) {
-				shutdown(c->c.fd, SHUT_WR);
-				close_conn(c);
-				return;
-			}
-			break;
-		}
-		if (c->state != ST_PROXY)
-			break;
-		/* request bytes to the backend */
-		ssize_t n = write_from(c->s.fd, c->cin, c->cfwd);
-		if (n > 0) {
-			c->sent_any = true;
-			progress = true;
-		} else if (n < 0 && n != -EAGAIN) {
-			retry_or_fail(c, 502, true);
-			return;
-		}
-		/* response bytes to the client */
-		n = write_from(c->c.fd, c->sin, c->sfwd);
-		if (n > 0)
-			progress = true;
-		else if (n < 0 && n != -EAGAIN) {
-			close_conn(c);
-			return;
-		}
-		if (c->resp_done && c->req_done && c->sin && c->sin->start == c->sfwd &&
-		    c->cin && c->cin->start == c->cfwd) {
-			finish_exchange(c);
-			return;
+	for (int round = 0; round < MAX_ROUNDS && !c->closed; round++) {
+		bool progress;
+		switch (c->state) {
+		case ST_HEAD: progress = step_head(c); break;
+		case ST_CONNECT: progress = step_connect(c); break;
+		case ST_PROXY: progress = step_proxy(c); break;
+		default: progress = step_closing(c); break;
 		}
 		if (!progress)
-			break;
+			return;
 	}
-	watch(c);
+	if (!c->closed) {	/* a long stream: let the others run, then go on */
+		c->kicked = true;
+		ev_timer_in(c->w->loop, &c->timer, 0);
+	}
 }
 
 static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct px_conn *c = io->data;
-	if (c->state == ST_CLOSING) {
-		pump(c);
+	if (c->closed)
 		return;
-	}
-	if (events & EV_READ) {
-		if (c->state == ST_HEAD || !c->req_done) {
-			ssize_t n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd,
-					      c->state == ST_HEAD ? PX_BUF_SIZE - HEAD_ROOM : PX_BUF_SIZE);
-			if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS)) {
-				close_conn(c);	/* the client left */
-				return;
-			}
-			if (c->state == ST_HEAD) {
-				if (n > 0)
-					set_timer(c, c->w->cfg->client_timeout_ns);
-				start_request(c);
-				return;
-			}
-			bool done = c->req_done;
-			if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk,
-				  &done) < 0) {
-				fail(c, 400);
-				return;
-			}
-			c->req_done = done;
-		}
-	}
-	if (events & (EV_ERR | EV_HUP)) {
-		close_conn(c);
-		return;
-	}
+	if (events & (EV_READ | EV_RDHUP | EV_HUP | EV_ERR))
+		c->c_rd = true;
+	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+		c->c_wr = true;
 	pump(c);
 }
 
-static void on_server(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+void px_http_server_event(struct px_conn *c)
 {
-	struct px_conn *c = io->data;
-	if (c->state == ST_CONNECT) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		getsockopt(c->s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (err || (events & (EV_ERR | EV_HUP))) {
-			retry_or_fail(c, 503, true);
-			return;
-		}
-		c->state = ST_PROXY;
-		set_timer(c, c->w->cfg->server_timeout_ns);
+	if (!c->closed)
 		pump(c);
-		return;
-	}
-	if (events & (EV_READ | EV_ERR | EV_HUP)) {
-		ssize_t n = read_into(c->w, c->s.fd, &c->sin, &c->sfwd, PX_BUF_SIZE);
-		if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS)) {
-			if (c->resp_body == HTTP_BODY_CLOSE && c->resp_head_done) {
-				c->resp_done = true;	/* the end of an until-close body */
-				c->server_keepalive = false;
-				pump(c);
-				return;
-			}
-			/* a kept-alive connection the backend had closed: a new one, if we may */
-			if (!c->resp_head_done && c->server_reused && buf_len(c->sin) == 0 &&
-			    c->req_body == HTTP_BODY_NONE) {
-				c->sent_any = false;
-				c->ntried--;
-				retry_or_fail(c, 502, false);
-				return;
-			}
-			if (c->resp_head_done)
-				close_conn(c);
-			else
-				fail(c, 502);
-			return;
-		}
-		if (n > 0 && !c->resp_head_done) {
-			int r;
-			while ((r = start_response(c)) == 1 && !c->resp_head_done)
-				;
-			if (r < 0) {
-				fail(c, -r);
-				return;
-			}
-		} else if (n > 0) {
-			bool done = c->resp_done;
-			if (frame(c->sin, &c->sfwd, c->resp_body, &c->resp_left, &c->resp_chunk,
-				  &done) < 0) {
-				close_conn(c);
-				return;
-			}
-			c->resp_done = done;
-		}
-		if (c->resp_head_done)
-			set_timer(c, c->w->cfg->server_timeout_ns);
-	}
-	pump(c);
 }
 
 static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct px_conn *c = t->data;
+	if (c->kicked) {
+		c->kicked = false;
+		phase_timer(c);
+		pump(c);
+		return;
+	}
 	switch (c->state) {
 	case ST_HEAD:
 		if (buf_len(c->cin))
@@ -690,7 +716,10 @@ static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
 		break;
 	default:
 		close_conn(c);
+		return;
 	}
+	if (!c->closed)
+		pump(c);
 }
 
 static void conn_free(void *p) { free(p); }
@@ -698,14 +727,13 @@ static void conn_free(void *p) { free(p); }
 static void close_conn(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
+	c->closed = true;
 	release_backend(c, false);
-	ev_io_set(w->loop, &c->c, 0);
-	close(c->c.fd);
+	close(c->c.fd);		/* closing the only descriptor also leaves epoll */
 	ev_timer_stop(w->loop, &c->timer);
 	px_buf_put(w, c->cin);
 	px_buf_put(w, c->sin);
 	c->cin = c->sin = NULL;
-	c->c.fn = NULL;
 	px_bury(w, c, conn_free);
 }
 
@@ -723,10 +751,15 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 	c->state = ST_HEAD;
 	c->backend = -1;
 	ev_io_init(&c->c, fd, on_client, c);
-	ev_io_init(&c->s, -1, on_server, c);
 	ev_timer_init(&c->timer, on_timeout, c);
-	set_timer(c, w->cfg->client_timeout_ns);
-	watch(c);
+	if (ev_io_set(w->loop, &c->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->c_rd = true;		/* accepted after data may have arrived: look at once */
+	phase_timer(c);
+	pump(c);
 }
 
 /* For the request words: the client's address. */

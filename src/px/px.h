@@ -81,14 +81,17 @@ struct px_vmctx {
 #define PX_BACKEND_TAG ((afd_cell)0x4245 << 48)		/* "BE" | pool << 24 | backend */
 #define PX_TAG_MASK ((afd_cell)0xffffffff << 32)
 
-/* A kept-alive connection to a backend, idle in its worker's pool. */
-struct px_idle {
-	int fd;
-	struct ev_io io;	/* watched for EOF or junk while idle */
-	struct ev_timer timer;
+/* A connection to a backend. Registered once, edge-triggered, for its whole life: it moves
+ * between a client connection (owner) and its worker's idle pool without a system call. */
+struct px_sconn {
+	struct ev_io io;
+	struct ev_timer timer;		/* idle timeout while pooled */
 	struct px_worker *w;
-	struct px_idle *next, **prevp;
+	struct px_conn *owner;		/* NULL while idle */
+	struct px_sconn *next, **prevp;	/* the idle list */
 	int pool, backend;
+	bool rd, wr;			/* readiness seen and not yet used up */
+	bool connected, closed;
 };
 
 struct px_listener {
@@ -107,7 +110,7 @@ struct px_worker {
 	afd_cell route_xt;		/* handle-http-request, or 0 */
 	struct lb_picker *pickers;	/* one per pool */
 	struct px_listener *listeners;
-	struct px_idle ***idle;		/* [pool][backend]: list of idle connections */
+	struct px_sconn ***idle;	/* [pool][backend]: list of idle connections */
 	struct px_buf *freebufs;
 	int nfreebufs;
 	struct http_msg msg;		/* scratch for parsing */
@@ -154,8 +157,11 @@ void px_worker_fini(struct px_worker *w);
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 int px_connect(struct px_worker *w, const struct lb_backend *b);	/* fd or -errno */
-struct px_idle *px_idle_take(struct px_worker *w, int pool, int backend);
-void px_idle_put(struct px_worker *w, int fd, int pool, int backend);
+struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend);	/* NULL: errno */
+void px_sconn_close(struct px_sconn *s);
+struct px_sconn *px_idle_take(struct px_worker *w, int pool, int backend);
+void px_idle_put(struct px_sconn *s);
+void px_http_server_event(struct px_conn *c);	/* s->rd / s->wr changed */
 uint64_t px_rand(struct px_worker *w);
 void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *));
 

@@ -144,69 +144,102 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	}
 }
 
-/* ---- idle backend connections, per pool and backend ---- */
-static void idle_unlink(struct px_idle *c)
+/* ---- backend connections and the idle pool, per pool and backend ---- */
+static void idle_unlink(struct px_sconn *s)
 {
-	*c->prevp = c->next;
-	if (c->next)
-		c->next->prevp = c->prevp;
+	if (!s->prevp)
+		return;
+	*s->prevp = s->next;
+	if (s->next)
+		s->next->prevp = s->prevp;
+	s->prevp = NULL;
+	s->next = NULL;
 }
 
-static void idle_close(struct px_idle *c)
+static void sconn_free(void *p) { free(p); }
+
+void px_sconn_close(struct px_sconn *s)
 {
-	ev_io_set(c->w->loop, &c->io, 0);
-	ev_timer_stop(c->w->loop, &c->timer);
-	idle_unlink(c);
-	close(c->fd);
-	px_bury(c->w, c, free);
+	if (s->closed)
+		return;
+	s->closed = true;
+	ev_timer_stop(s->w->loop, &s->timer);
+	idle_unlink(s);
+	close(s->io.fd);	/* the only descriptor: it leaves epoll too */
+	s->owner = NULL;
+	px_bury(s->w, s, sconn_free);
 }
 
-/* Readable while idle: the backend closed it (or sent junk); either way it is done. */
-static void on_idle_event(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+/* Events of a backend connection go to its owner; while idle, any sign of life (the
+ * backend closed it, or sent what nobody asked for) ends it. */
+static void on_sconn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
-	idle_close(io->data);
+	struct px_sconn *s = io->data;
+	if (events & (EV_READ | EV_RDHUP | EV_HUP | EV_ERR))
+		s->rd = true;
+	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+		s->wr = true;
+	if (s->closed)
+		return;
+	if (s->owner)
+		px_http_server_event(s->owner);
+	else if (s->rd)
+		px_sconn_close(s);
 }
 
-static void on_idle_timeout(struct ev_loop *loop, struct ev_timer *t)
+static void on_sconn_idle_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
-	idle_close(t->data);
+	px_sconn_close(t->data);
 }
 
-struct px_idle *px_idle_take(struct px_worker *w, int pool, int backend)
+struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend)
 {
-	struct px_idle *c = w->idle[pool][backend];
-	if (!c)
+	int fd = px_connect(w, &w->cfg->pools[pool]->backends[backend]);
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
-	idle_unlink(c);
-	ev_io_set(w->loop, &c->io, 0);
-	ev_timer_stop(w->loop, &c->timer);
-	return c;
+	}
+	struct px_sconn *s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->w = w;
+	s->pool = pool;
+	s->backend = backend;
+	ev_io_init(&s->io, fd, on_sconn, s);
+	ev_timer_init(&s->timer, on_sconn_idle_timeout, s);
+	int err = ev_io_set(w->loop, &s->io, EV_READ | EV_WRITE | EV_RDHUP | EV_ET);
+	if (err) {
+		close(fd);
+		free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
 }
 
-void px_idle_put(struct px_worker *w, int fd, int pool, int backend)
+struct px_sconn *px_idle_take(struct px_worker *w, int pool, int backend)
 {
-	struct px_idle *c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->w = w;
-	c->pool = pool;
-	c->backend = backend;
-	ev_io_init(&c->io, fd, on_idle_event, c);
-	ev_timer_init(&c->timer, on_idle_timeout, c);
-	if (ev_io_set(w->loop, &c->io, EV_READ | EV_RDHUP) < 0) {
-		close(fd);
-		free(c);
-		return;
-	}
-	ev_timer_in(w->loop, &c->timer, w->cfg->backend_idle_ns);
-	c->next = w->idle[pool][backend];
-	if (c->next)
-		c->next->prevp = &c->next;
-	c->prevp = &w->idle[pool][backend];
-	w->idle[pool][backend] = c;
+	struct px_sconn *s = w->idle[pool][backend];
+	if (!s)
+		return NULL;
+	idle_unlink(s);
+	ev_timer_stop(w->loop, &s->timer);
+	return s;
+}
+
+void px_idle_put(struct px_sconn *s)
+{
+	struct px_worker *w = s->w;
+	s->owner = NULL;
+	s->next = w->idle[s->pool][s->backend];
+	if (s->next)
+		s->next->prevp = &s->next;
+	s->prevp = &w->idle[s->pool][s->backend];
+	w->idle[s->pool][s->backend] = s;
+	ev_timer_in(w->loop, &s->timer, w->cfg->backend_idle_ns);
 }
 
 /* ---- the worker's Forth VM: the main VM's sources replayed ---- */
@@ -308,7 +341,7 @@ void px_worker_fini(struct px_worker *w)
 	for (int p = 0; w->idle && p < w->cfg->npools; p++) {
 		for (int b = 0; w->idle[p] && b < LB_MAX_BACKENDS; b++)
 			while (w->idle[p][b])
-				idle_close(w->idle[p][b]);
+				px_sconn_close(w->idle[p][b]);
 		free(w->idle[p]);
 	}
 	px_health_stop(w);

@@ -43,7 +43,7 @@ $(B)/afd: $(B)/main.o $(B)/libafd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 afd: $(B)/afd
-	cp $< $@
+	cp $< $@.new && mv -f $@.new $@	# a rename: works while an old ./afd runs
 
 C_TESTS := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 

@@ -50,6 +50,9 @@ struct px_conn {
 	int pool, backend, ntried;
 	int16_t tried[MAX_TRIED];
 	uint64_t sent_ns;		/* when the request head went out: latency */
+	bool dechunk;			/* an HTTP/1.0 client gets a chunked body as plain bytes */
+	uint8_t dc_state, dc_digits;	/* dechunk: state, hex digits of this size line */
+	uint64_t dc_left;
 };
 
 static void close_conn(struct px_conn *c);
@@ -275,6 +278,95 @@ static int frame(struct px_buf *b, uint32_t *fwd, uint8_t kind, uint64_t *left,
 	}
 }
 
+/* Strip chunked framing from the response bytes [sfwd, end) in place, for an HTTP/1.0
+ * client; the data that remains is forwarded and the end of the stream marks its end. */
+enum { DC_SIZE, DC_EXT, DC_SIZE_LF, DC_DATA, DC_DATA_CR, DC_DATA_LF, DC_TRAILER, DC_TLINE,
+       DC_END_LF, DC_DONE };
+
+static int dechunk(struct px_conn *c)
+{
+	struct px_buf *b = c->sin;
+	char *p = b->data + c->sfwd, *end = b->data + b->end, *out = p;
+	while (p < end && c->dc_state != DC_DONE) {
+		char ch = *p;
+		switch (c->dc_state) {
+		case DC_SIZE:
+			if (ch == ';' || ch == '\r') {
+				if (!c->dc_digits)
+					return -1;
+				c->dc_state = ch == ';' ? DC_EXT : DC_SIZE_LF;
+				c->dc_digits = 0;
+			} else {
+				int d = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 32) >= 'a' && (ch | 32) <= 'f' ?
+					(ch | 32) - 'a' + 10 : -1;
+				if (d < 0 || ++c->dc_digits > 15)
+					return -1;
+				c->dc_left = c->dc_left * 16 + (uint64_t)d;
+			}
+			p++;
+			break;
+		case DC_EXT:
+			c->dc_state = ch == '\r' ? DC_SIZE_LF : DC_EXT;
+			p++;
+			break;
+		case DC_SIZE_LF:
+			if (ch != '\n')
+				return -1;
+			c->dc_state = c->dc_left ? DC_DATA : DC_TRAILER;
+			p++;
+			break;
+		case DC_DATA: {
+			uint64_t n = (uint64_t)(end - p) < c->dc_left ? (uint64_t)(end - p) : c->dc_left;
+			memmove(out, p, n);
+			out += n;
+			p += n;
+			if ((c->dc_left -= n) == 0)
+				c->dc_state = DC_DATA_CR;
+			break;
+		}
+		case DC_DATA_CR:
+		case DC_DATA_LF:
+			if (ch != (c->dc_state == DC_DATA_CR ? '\r' : '\n'))
+				return -1;
+			c->dc_state = c->dc_state == DC_DATA_CR ? DC_DATA_LF : DC_SIZE;
+			p++;
+			break;
+		case DC_TRAILER:	/* at the start of a trailer line, or of the final CRLF */
+			c->dc_state = ch == '\r' ? DC_END_LF : DC_TLINE;
+			p++;
+			break;
+		case DC_TLINE:
+			if (ch == '\n')
+				c->dc_state = DC_TRAILER;
+			p++;
+			break;
+		case DC_END_LF:
+			if (ch != '\n')
+				return -1;
+			c->dc_state = DC_DONE;
+			p++;
+			break;
+		}
+	}
+	if (p < end && c->dc_state == DC_DONE)
+		c->server_keepalive = false;	/* bytes after the end: do not reuse it */
+	b->end = (uint32_t)(out - b->data);
+	c->sfwd = b->end;
+	c->resp_done = c->dc_state == DC_DONE;
+	return 0;
+}
+
+/* The response body's framing: find its end, or strip it for an HTTP/1.0 client. */
+static int frame_response(struct px_conn *c)
+{
+	if (c->dechunk)
+		return dechunk(c);
+	bool done = c->resp_done;
+	int err = frame(c->sin, &c->sfwd, c->resp_body, &c->resp_left, &c->resp_chunk, &done);
+	c->resp_done = done;
+	return err;
+}
+
 /* ---- heads rewritten for the other side ---- */
 static bool hop_by_hop(const char *name, uint32_t len)
 {
@@ -302,7 +394,6 @@ static int rewrite_request(struct px_conn *c, const char *src, const struct http
 	size_t at = 0;
 	const char *eol = memchr(src, '\n', m->head_len);
 	int err = put(dst, cap, &at, src, (size_t)(eol - src) + 1);
-	const struct http_header *xff = http_header_find(m, src, "x-forwarded-for");
 	for (int i = 0; i < m->nheaders && !err; i++) {
 		const struct http_header *h = &m->headers[i];
 		if (hop_by_hop(src + h->name.off, h->name.len))
@@ -316,9 +407,13 @@ static int rewrite_request(struct px_conn *c, const char *src, const struct http
 	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", c->client_ip >> 24, (c->client_ip >> 16) & 255,
 		 (c->client_ip >> 8) & 255, c->client_ip & 255);
 	err |= put(dst, cap, &at, "X-Forwarded-For: ", 17);
-	if (xff) {
-		err |= put(dst, cap, &at, src + xff->value.off, xff->value.len);
-		err |= put(dst, cap, &at, ", ", 2);
+	for (int i = 0; i < m->nheaders; i++) {	/* every earlier hop, in order */
+		const struct http_header *h = &m->headers[i];
+		if (h->name.len == 15 && !strncasecmp(src + h->name.off, "x-forwarded-for", 15) &&
+		    h->value.len) {
+			err |= put(dst, cap, &at, src + h->value.off, h->value.len);
+			err |= put(dst, cap, &at, ", ", 2);
+		}
 	}
 	int n = snprintf(line, sizeof(line), "%s\r\n", ip);
 	err |= put(dst, cap, &at, line, (size_t)n);
@@ -338,6 +433,9 @@ static int rewrite_response(struct px_conn *c, const char *src, const struct htt
 	for (int i = 0; i < m->nheaders && !err; i++) {
 		const struct http_header *h = &m->headers[i];
 		if (hop_by_hop(src + h->name.off, h->name.len))
+			continue;
+		if (c->dechunk && h->name.len == 17 &&
+		    !strncasecmp(src + h->name.off, "transfer-encoding", 17))
 			continue;
 		err |= put(dst, cap, &at, src + h->name.off, h->name.len);
 		err |= put(dst, cap, &at, ": ", 2);
@@ -460,7 +558,11 @@ static int start_response(struct px_conn *c)
 	c->resp_left = m->content_length;
 	http_chunked_init(&c->resp_chunk);
 	c->resp_done = m->body == HTTP_BODY_NONE;
-	if (m->body == HTTP_BODY_CLOSE)
+	c->dechunk = m->body == HTTP_BODY_CHUNKED && c->client_minor == 0;
+	c->dc_state = DC_SIZE;
+	c->dc_digits = 0;
+	c->dc_left = 0;
+	if (m->body == HTTP_BODY_CLOSE || c->dechunk)
 		c->client_keepalive = false;	/* the end of the body is the end of the stream */
 	char head[PX_BUF_SIZE];
 	int n = rewrite_response(c, b->data + b->start, m, head, sizeof(head));
@@ -468,11 +570,7 @@ static int start_response(struct px_conn *c)
 		return -502;
 	c->sfwd = (uint32_t)n;
 	c->resp_head_done = true;
-	bool done = c->resp_done;
-	if (frame(c->sin, &c->sfwd, c->resp_body, &c->resp_left, &c->resp_chunk, &done) < 0)
-		return -502;
-	c->resp_done = done;
-	return 1;
+	return frame_response(c) < 0 ? -502 : 1;
 }
 
 /* The exchange is over: keep what can be kept; then the next request, or the end. */
@@ -581,13 +679,10 @@ static bool step_proxy(struct px_conn *c)
 		n = read_into(c->w, s->io.fd, &c->sin, &c->sfwd, PX_BUF_SIZE, &s->rd);
 		if (n > 0) {
 			progress = true;
-			bool done = c->resp_done;
-			if (head_done && frame(c->sin, &c->sfwd, c->resp_body, &c->resp_left,
-					       &c->resp_chunk, &done) < 0) {
+			if (head_done && frame_response(c) < 0) {
 				close_conn(c);
 				return false;
 			}
-			c->resp_done = done;
 			phase_timer(c);
 		} else if (n != -EAGAIN && n != -ENOBUFS) {
 			server_gone(c);

@@ -37,7 +37,7 @@ void px_config_free(struct px_config *cfg)
 		lb_pool_free(cfg->pools[i]);
 	for (int i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].body);
-	free(cfg->checks);
+	free(cfg->pools_cfg);
 	free(cfg->pools);
 	free(cfg->listeners);
 	free(cfg);
@@ -90,16 +90,17 @@ static int w_pool_create_rt(afd_vm *vm, void *ctx)
 	int cap = cfg->cappools;
 	if ((err = grow((void **)&cfg->pools, &cap, cfg->npools, sizeof(*cfg->pools))))
 		return err;
-	if (cap != cfg->cappools) {	/* the checks array follows the pools array */
-		struct px_check_cfg *ck = realloc(cfg->checks, (size_t)cap * sizeof(*ck));
-		if (!ck)
+	if (cap != cfg->cappools) {	/* pools_cfg follows the pools array */
+		struct px_pool_cfg *pc = realloc(cfg->pools_cfg, (size_t)cap * sizeof(*pc));
+		if (!pc)
 			return -8;
-		memset(ck + cfg->cappools, 0, (size_t)(cap - cfg->cappools) * sizeof(*ck));
-		cfg->checks = ck;
+		memset(pc + cfg->cappools, 0, (size_t)(cap - cfg->cappools) * sizeof(*pc));
+		cfg->pools_cfg = pc;
 		cfg->cappools = cap;
 	}
-	struct px_check_cfg *ck = &cfg->checks[cfg->npools];
-	*ck = (struct px_check_cfg){ PX_CHECK_NONE, "/", 2000 * MS, 1000 * MS, 2, 3 };
+	struct px_pool_cfg *pc = &cfg->pools_cfg[cfg->npools];
+	memset(pc, 0, sizeof(*pc));
+	pc->check = (struct px_check_cfg){ PX_CHECK_NONE, "/", 2000 * MS, 1000 * MS, 2, 3 };
 	char name[LB_NAME_MAX];
 	memcpy(name, s, n);
 	name[n] = 0;
@@ -322,7 +323,7 @@ static int w_idle_timeout(afd_vm *vm, void *ctx)
 static struct px_check_cfg *current_check(void *ctx)
 {
 	struct px_config *cfg = cfg_of(ctx);
-	return cfg->current_pool < 0 ? NULL : &cfg->checks[cfg->current_pool];
+	return cfg->current_pool < 0 ? NULL : &cfg->pools_cfg[cfg->current_pool].check;
 }
 
 /* http-check ( c-addr u -- ) GET that path; 2xx or 3xx is healthy */
@@ -381,6 +382,35 @@ static int w_check_interval(afd_vm *vm, void *ctx) { return check_number(vm, ctx
 static int w_check_timeout(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 1); }
 static int w_check_rise(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 2); }
 static int w_check_fall(afd_vm *vm, void *ctx) { return check_number(vm, ctx, 3); }
+
+/* hash-by-client, hash-by-header ( c-addr u -- ), hash-by-cookie ( c-addr u -- ): the key
+ * source-hash and maglev-hash use in the current pool (default: the client's address) */
+static int set_hash(afd_vm *vm, void *ctx, enum px_hash_by by)
+{
+	const char *s = "";
+	size_t n = 0;
+	if (by != PX_HASH_CLIENT) {
+		int err = afd_pop_string(vm, &s, &n);
+		if (err)
+			return err;
+		if (n == 0 || n >= sizeof(((struct px_pool_cfg *)0)->hash_name))
+			return -24;
+	}
+	struct px_config *cfg = cfg_of(ctx);
+	if (is_worker(ctx))
+		return 0;
+	if (cfg->current_pool < 0)
+		return -32;
+	struct px_pool_cfg *pc = &cfg->pools_cfg[cfg->current_pool];
+	pc->hash_by = by;
+	memcpy(pc->hash_name, s, n);
+	pc->hash_len = (uint8_t)n;
+	return 0;
+}
+
+static int w_hash_client(afd_vm *vm, void *ctx) { return set_hash(vm, ctx, PX_HASH_CLIENT); }
+static int w_hash_header(afd_vm *vm, void *ctx) { return set_hash(vm, ctx, PX_HASH_HEADER); }
+static int w_hash_cookie(afd_vm *vm, void *ctx) { return set_hash(vm, ctx, PX_HASH_COOKIE); }
 
 /* A backend handle from the stack. */
 static int pop_backend(afd_vm *vm, void *ctx, afd_cell *h, struct lb_backend **b)
@@ -470,6 +500,9 @@ static const struct {
 	{ "server-timeout", "( ms -- )", w_server_timeout },
 	{ "connect-timeout", "( ms -- )", w_connect_timeout },
 	{ "idle-timeout", "( ms -- )", w_idle_timeout },
+	{ "hash-by-client", "( -- )", w_hash_client },
+	{ "hash-by-header", "( c-addr u -- )", w_hash_header },
+	{ "hash-by-cookie", "( c-addr u -- )", w_hash_cookie },
 	{ "http-check", "( c-addr u -- )", w_http_check },
 	{ "tcp-check", "( -- )", w_tcp_check },
 	{ "check-interval", "( ms -- )", w_check_interval },

@@ -26,7 +26,7 @@ struct px_probe {
 
 static const struct px_check_cfg *check_of(const struct px_probe *p)
 {
-	return &p->w->cfg->checks[p->pool];
+	return &p->w->cfg->pools_cfg[p->pool].check;
 }
 
 static struct lb_backend *backend_of(const struct px_probe *p)
@@ -134,7 +134,7 @@ int px_health_start(struct px_worker *w, int nworkers)
 	struct px_config *cfg = w->cfg;
 	int k = 0, n = 0;
 	for (int p = 0; p < cfg->npools; p++)
-		for (uint32_t b = 0; cfg->checks[p].kind && b < cfg->pools[p]->n; b++, k++)
+		for (uint32_t b = 0; cfg->pools_cfg[p].check.kind && b < cfg->pools[p]->n; b++, k++)
 			if (k % nworkers == w->id)
 				n++;
 	w->probes = calloc((size_t)n + 1, sizeof(*w->probes));
@@ -142,7 +142,7 @@ int px_health_start(struct px_worker *w, int nworkers)
 		return -ENOMEM;
 	k = 0;
 	for (int p = 0; p < cfg->npools; p++) {
-		const struct px_check_cfg *ck = &cfg->checks[p];
+		const struct px_check_cfg *ck = &cfg->pools_cfg[p].check;
 		for (uint32_t b = 0; ck->kind && b < cfg->pools[p]->n; b++, k++) {
 			if (k % nworkers != w->id)
 				continue;
@@ -178,7 +178,7 @@ void px_health_stop(struct px_worker *w)
  * many failures in a row as `fall` take it down until the checks bring it back. */
 void px_health_passive(struct px_config *cfg, int pool, int backend, bool ok)
 {
-	if (pool < 0 || backend < 0 || !cfg->checks[pool].kind)
+	if (pool < 0 || backend < 0 || !cfg->pools_cfg[pool].check.kind)
 		return;
 	struct lb_backend *b = &cfg->pools[pool]->backends[backend];
 	if (ok) {
@@ -186,6 +186,6 @@ void px_health_passive(struct px_config *cfg, int pool, int backend, bool ok)
 		return;
 	}
 	int n = __atomic_add_fetch(&b->passive_fails, 1, __ATOMIC_RELAXED);
-	if (n >= cfg->checks[pool].fall)
+	if (n >= cfg->pools_cfg[pool].check.fall)
 		px_health_set(cfg, pool, backend, false, "failed requests");
 }

@@ -50,6 +50,7 @@ struct px_conn {
 	int pool, backend, ntried;
 	int16_t tried[MAX_TRIED];
 	uint64_t sent_ns;		/* when the request head went out: latency */
+	uint64_t key;			/* the request's hash key */
 	bool dechunk;			/* an HTTP/1.0 client gets a chunked body as plain bytes */
 	uint8_t dc_state, dc_digits;	/* dechunk: state, hex digits of this size line */
 	uint64_t dc_left;
@@ -187,6 +188,40 @@ static void fail(struct px_conn *c, int status)
 	phase_timer(c);
 }
 
+/* The request's key for source-hash and maglev-hash, as the pool says: the client's
+ * address, a header's value or a cookie's (falling back to the address when absent). */
+static uint64_t request_key(const struct px_conn *c, const struct http_msg *m, const char *src)
+{
+	const struct px_pool_cfg *pc = &c->w->cfg->pools_cfg[c->pool];
+	if (pc->hash_by != PX_HASH_CLIENT && m && src) {
+		char name[65];
+		memcpy(name, pc->hash_by == PX_HASH_HEADER ? pc->hash_name : "cookie",
+		       pc->hash_by == PX_HASH_HEADER ? pc->hash_len : 7);
+		name[pc->hash_by == PX_HASH_HEADER ? pc->hash_len : 6] = 0;
+		for (int i = 0; i < m->nheaders; i++) {
+			const struct http_header *h = &m->headers[i];
+			if (h->name.len != strlen(name) || strncasecmp(src + h->name.off, name, h->name.len))
+				continue;
+			const char *v = src + h->value.off, *end = v + h->value.len;
+			if (pc->hash_by == PX_HASH_HEADER)
+				return lb_hash(v, h->value.len, 0);
+			while (v < end) {	/* Cookie: a=1; b=2 */
+				while (v < end && (*v == ' ' || *v == ';'))
+					v++;
+				const char *eq = memchr(v, '=', (size_t)(end - v));
+				const char *semi = memchr(v, ';', (size_t)(end - v));
+				if (!semi)
+					semi = end;
+				if (eq && eq < semi && (size_t)(eq - v) == pc->hash_len &&
+				    !memcmp(v, pc->hash_name, pc->hash_len))
+					return lb_hash(eq + 1, (size_t)(semi - eq - 1), 0);
+				v = semi;
+			}
+		}
+	}
+	return lb_hash(&c->client_ip, sizeof(c->client_ip), 0);
+}
+
 /* Pick a backend not tried yet (the routing word's choice first, if it made one) and get a
  * connection to it: a kept-alive one if there is. */
 static int attach_backend(struct px_conn *c, int preferred)
@@ -208,7 +243,7 @@ static int attach_backend(struct px_conn *c, int preferred)
 			b = &pool->backends[preferred];
 		preferred = -1;
 		if (!b) {
-			struct lb_key key = { .hash = c->client_ip, .rand = px_rand(w),
+			struct lb_key key = { .hash = c->key, .rand = px_rand(w),
 					      .now_ns = ev_now(w->loop) };
 			b = lb_pick(&w->pickers[c->pool], &key, tp);
 		}
@@ -506,6 +541,7 @@ static int start_request(struct px_conn *c)
 		fail(c, 503);
 		return -1;
 	}
+	c->key = request_key(c, m, src);
 	char head[PX_BUF_SIZE];
 	int n = rewrite_request(c, src, m, head, sizeof(head));
 	if (n < 0 || replace_head(w, &c->cin, m->head_len, head, (size_t)n) < 0) {

@@ -36,9 +36,19 @@ struct px_check_cfg {		/* one per pool */
 	int rise, fall;
 };
 
+/* What source-hash and maglev-hash hash for a request. */
+enum px_hash_by { PX_HASH_CLIENT, PX_HASH_HEADER, PX_HASH_COOKIE };
+
+struct px_pool_cfg {		/* one per pool, beside cfg->pools */
+	struct px_check_cfg check;
+	enum px_hash_by hash_by;
+	char hash_name[64];	/* the header or cookie */
+	uint8_t hash_len;
+};
+
 struct px_config {
 	struct lb_pool **pools;
-	struct px_check_cfg *checks;	/* parallel to pools */
+	struct px_pool_cfg *pools_cfg;	/* parallel to pools */
 	int npools, cappools;
 	struct px_listener_cfg *listeners;
 	int nlisteners, caplisteners;
@@ -168,7 +178,8 @@ void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *));
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */
 void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		    uint32_t client_ip);
-void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
+void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
+		   uint32_t client_ip);
 void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
 
 /* route.c: ask Forth's handle-http-request which backend; -1 for the default pool */

@@ -97,7 +97,8 @@ static int r_next_backend(afd_vm *vm, void *ctx)
 		return -12;
 	if (!x->w)
 		return -21;	/* only while a worker routes a request */
-	struct lb_key key = { .hash = x->w->routing ? px_conn_client_ip(x->w->routing) : 0,
+	uint32_t ip = x->w->routing ? px_conn_client_ip(x->w->routing) : 0;
+	struct lb_key key = { .hash = lb_hash(&ip, sizeof(ip), 0),
 			      .rand = px_rand(x->w), .now_ns = ev_now(x->w->loop) };
 	struct lb_backend *b = lb_pick(&x->w->pickers[i], &key, NULL);
 	return afd_push(vm, b ? PX_BACKEND_TAG | ((afd_cell)i << 24) | b->index : 0);

@@ -18,6 +18,7 @@ struct px_tcp {
 	struct px_buf *up, *down;	/* client->server, server->client */
 	bool connected, c_eof, s_eof, up_shut, down_shut;
 	int pool, backend, ntried;
+	uint32_t client_ip;
 	int16_t tried[MAX_TRIED];	/* a bitmap only while picking: idle memory stays small */
 };
 
@@ -46,7 +47,8 @@ static int tcp_attach(struct px_tcp *t)
 	for (int i = 0; i < t->ntried; i++)
 		tried[t->tried[i] / 64] |= 1ull << (t->tried[i] % 64);
 	while (t->ntried < MAX_TRIED) {
-		struct lb_key key = { .rand = px_rand(w), .now_ns = ev_now(w->loop) };
+		struct lb_key key = { .hash = lb_hash(&t->client_ip, sizeof(t->client_ip), 0),
+				      .rand = px_rand(w), .now_ns = ev_now(w->loop) };
 		struct lb_backend *b = lb_pick(&w->pickers[t->pool], &key, tried);
 		if (!b)
 			return -EAGAIN;
@@ -225,7 +227,8 @@ static void tcp_close(struct px_tcp *t)
 	px_bury(w, t, tcp_free);
 }
 
-void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l)
+void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
+		   uint32_t client_ip)
 {
 	struct px_tcp *t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -236,6 +239,7 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l)
 	t->l = l;
 	t->pool = l->pool;
 	t->backend = -1;
+	t->client_ip = client_ip;
 	ev_io_init(&t->c, fd, on_tcp_client, t);
 	ev_io_init(&t->s, -1, on_tcp_server, t);
 	ev_timer_init(&t->timer, on_tcp_timeout, t);

@@ -138,7 +138,7 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		set_nodelay(fd);
 		switch (l->cfg->mode) {
 		case PX_HTTP: px_http_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
-		case PX_TCP: px_tcp_accept(l->w, fd, l->cfg); break;
+		case PX_TCP: px_tcp_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
 		case PX_STATIC: px_static_accept(l->w, fd, l->cfg); break;
 		}
 	}

@@ -38,6 +38,7 @@ for t in "$TESTS"/test_*; do
 done
 suite "Forth word sets" bash tests/forth/run.sh "$AFD"
 suite "command line" bash tests/cli/run.sh "$AFD"
+suite "load balancer" bash tests/px/run.sh "$AFD"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

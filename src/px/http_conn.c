@@ -39,6 +39,7 @@ struct px_conn {
 	uint32_t client_ip;
 	uint8_t state, client_minor, req_body, resp_body;	/* enum http_body */
 	bool c_rd, c_wr;		/* client readiness */
+	bool c_hup;			/* the client shut its side: read on until recv says 0 */
 	bool closed, kicked;
 	bool client_keepalive, head_method, req_done, resp_done, resp_head_done;
 	bool server_keepalive, sent_any, server_reused;
@@ -88,7 +89,7 @@ static void phase_timer(struct px_conn *c)
 
 /* Reads and writes: a short one means the kernel has no more for now (edge-triggered). */
 static ssize_t read_into(struct px_worker *w, int fd, struct px_buf **bp, uint32_t *fwd,
-			 size_t limit, bool *ready)
+			 size_t limit, bool *ready, bool hup)
 {
 	if (!*bp) {
 		if (!(*bp = px_buf_get(w)))
@@ -104,7 +105,7 @@ static ssize_t read_into(struct px_worker *w, int fd, struct px_buf **bp, uint32
 	ssize_t n = recv(fd, b->data + b->end, want, 0);
 	if (n > 0) {
 		b->end += (uint32_t)n;
-		if ((size_t)n < want)
+		if ((size_t)n < want && !hup)	/* the end may be queued behind the data */
 			*ready = false;
 		return n;
 	}
@@ -643,7 +644,8 @@ static bool step_head(struct px_conn *c)
 	if (!c->c_rd)
 		return false;
 	bool first = have == 0;
-	ssize_t n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE - HEAD_ROOM, &c->c_rd);
+	ssize_t n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE - HEAD_ROOM, &c->c_rd,
+			      c->c_hup);
 	if (n > 0) {
 		if (first)	/* a request has begun: it must now arrive in time */
 			phase_timer(c);
@@ -712,7 +714,7 @@ static bool step_proxy(struct px_conn *c)
 	}
 	if (s->rd && !c->resp_done) {			/* response bytes from the backend */
 		bool head_done = c->resp_head_done;
-		n = read_into(c->w, s->io.fd, &c->sin, &c->sfwd, PX_BUF_SIZE, &s->rd);
+		n = read_into(c->w, s->io.fd, &c->sin, &c->sfwd, PX_BUF_SIZE, &s->rd, s->hup);
 		if (n > 0) {
 			progress = true;
 			if (head_done && frame_response(c) < 0) {
@@ -743,7 +745,7 @@ static bool step_proxy(struct px_conn *c)
 		}
 	}
 	if (c->c_rd && !c->req_done) {			/* more request body */
-		n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE, &c->c_rd);
+		n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE, &c->c_rd, c->c_hup);
 		if (n > 0) {
 			bool done = c->req_done;
 			if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk,
@@ -809,6 +811,8 @@ static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		return;
 	if (events & (EV_READ | EV_RDHUP | EV_HUP | EV_ERR))
 		c->c_rd = true;
+	if (events & (EV_RDHUP | EV_HUP | EV_ERR))
+		c->c_hup = true;
 	if (events & (EV_WRITE | EV_HUP | EV_ERR))
 		c->c_wr = true;
 	pump(c);

@@ -101,6 +101,7 @@ struct px_sconn {
 	struct px_sconn *next, **prevp;	/* the idle list */
 	int pool, backend;
 	bool rd, wr;			/* readiness seen and not yet used up */
+	bool hup;			/* the backend shut its side: read on until recv says 0 */
 	bool connected, closed;
 };
 

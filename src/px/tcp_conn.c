@@ -1,6 +1,9 @@
 /* tcp_conn.c: an L4 connection: a backend is picked per connection and bytes are relayed
  * both ways unchanged. Half-close is passed on: when one side ends its stream, the other
- * side's write half is shut once everything before the end was delivered. */
+ * side's write half is shut once everything before the end was delivered.
+ *
+ * As for HTTP, both sockets are registered once, edge-triggered, and readiness is kept in
+ * flags that a short read or write clears: no epoll_ctl while bytes flow. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,7 @@
 #include "px.h"
 
 #define MAX_TRIED 4
+#define MAX_ROUNDS 32
 
 struct px_tcp {
 	struct px_worker *w;
@@ -16,14 +20,17 @@ struct px_tcp {
 	struct ev_io c, s;
 	struct ev_timer timer;
 	struct px_buf *up, *down;	/* client->server, server->client */
-	bool connected, c_eof, s_eof, up_shut, down_shut;
+	bool c_rd, c_wr, s_rd, s_wr;	/* readiness */
+	bool c_hup, s_hup;		/* the peer shut its side: read on until recv says 0 */
+	bool connected, closed, kicked;
+	bool c_eof, s_eof, up_shut, down_shut;
 	int pool, backend, ntried;
 	uint32_t client_ip;
 	int16_t tried[MAX_TRIED];	/* a bitmap only while picking: idle memory stays small */
 };
 
 static void tcp_close(struct px_tcp *t);
-static void on_tcp_server(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+static void tcp_pump(struct px_tcp *t);
 
 static void tcp_release(struct px_tcp *t)
 {
@@ -33,11 +40,12 @@ static void tcp_release(struct px_tcp *t)
 		t->backend = -1;
 	}
 	if (t->s.fd >= 0) {
-		ev_io_set(t->w->loop, &t->s, 0);
-		close(t->s.fd);
+		close(t->s.fd);	/* the only descriptor: it leaves epoll too */
 		t->s.fd = -1;
 	}
 }
+
+static void on_tcp_server(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 
 static int tcp_attach(struct px_tcp *t)
 {
@@ -57,17 +65,24 @@ static int tcp_attach(struct px_tcp *t)
 		int fd = px_connect(w, b);
 		if (fd < 0)
 			continue;
+		ev_io_init(&t->s, fd, on_tcp_server, t);
+		if (ev_io_set(w->loop, &t->s, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0) {
+			close(fd);
+			t->s.fd = -1;
+			continue;
+		}
 		t->backend = (int)b->index;
 		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
-		ev_io_init(&t->s, fd, on_tcp_server, t);
-		t->connected = false;
+		t->connected = t->s_rd = t->s_wr = t->s_hup = false;
 		ev_timer_in(w->loop, &t->timer, w->cfg->connect_timeout_ns);
 		return 0;
 	}
 	return -EAGAIN;
 }
 
-static ssize_t relay_read(struct px_worker *w, int fd, struct px_buf **bp)
+/* One read into a direction's buffer; a short read means the socket is drained. */
+static ssize_t relay_read(struct px_worker *w, int fd, struct px_buf **bp, bool *ready,
+			  bool hup)
 {
 	if (!*bp && !(*bp = px_buf_get(w)))
 		return -ENOMEM;
@@ -76,138 +91,172 @@ static ssize_t relay_read(struct px_worker *w, int fd, struct px_buf **bp)
 		b->start = b->end = 0;
 	if (b->end == PX_BUF_SIZE)
 		return -ENOBUFS;
-	ssize_t n = recv(fd, b->data + b->end, PX_BUF_SIZE - b->end, 0);
-	if (n > 0)
+	size_t want = PX_BUF_SIZE - b->end;
+	ssize_t n = recv(fd, b->data + b->end, want, 0);
+	if (n > 0) {
 		b->end += (uint32_t)n;
-	return n < 0 ? -errno : n;
+		if ((size_t)n < want && !hup)	/* the end may be queued behind the data */
+			*ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		*ready = false;
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : 0;
 }
 
-static ssize_t relay_write(int fd, struct px_buf *b)
+static ssize_t relay_write(int fd, struct px_buf *b, bool *ready)
 {
-	if (!b || b->start == b->end)
-		return 0;
-	ssize_t n = send(fd, b->data + b->start, b->end - b->start, MSG_NOSIGNAL);
-	if (n > 0)
+	size_t want = b->end - b->start;
+	ssize_t n = send(fd, b->data + b->start, want, MSG_NOSIGNAL);
+	if (n > 0) {
 		b->start += (uint32_t)n;
-	return n < 0 ? -errno : n;
+		if ((size_t)n < want)
+			*ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		*ready = false;
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : 0;
 }
 
-static void tcp_watch(struct px_tcp *t)
+static bool has(const struct px_buf *b) { return b && b->start < b->end; }
+
+/* The backend connection is established, or failed (then another backend, if any). */
+static bool tcp_connected(struct px_tcp *t)
 {
-	struct px_worker *w = t->w;
-	if (!t->connected) {
-		ev_io_set(w->loop, &t->c, 0);
-		ev_io_set(w->loop, &t->s, EV_WRITE);
-		return;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	getsockopt(t->s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		tcp_release(t);	/* nothing was sent yet: another backend may do */
+		if (tcp_attach(t) < 0)
+			tcp_close(t);
+		return false;
 	}
-	bool up_pending = t->up && t->up->start < t->up->end;
-	bool down_pending = t->down && t->down->start < t->down->end;
-	uint32_t ce = 0, se = 0;
-	if (!t->c_eof && !up_pending)
-		ce |= EV_READ;
-	if (down_pending)
-		ce |= EV_WRITE;
-	if (!t->s_eof && !down_pending)
-		se |= EV_READ;
-	if (up_pending)
-		se |= EV_WRITE;
-	ev_io_set(w->loop, &t->c, ce);
-	ev_io_set(w->loop, &t->s, se);
-	ev_timer_in(w->loop, &t->timer, w->cfg->tcp_idle_ns);
+	t->connected = true;
+	ev_timer_in(t->w->loop, &t->timer, t->w->cfg->tcp_idle_ns);
+	return true;
 }
 
-/* Move what can move; pass on ends of stream; close when both directions are done. */
-static void tcp_pump(struct px_tcp *t)
+/* Move what can move in one direction; returns progress, or -1 if the connection ended. */
+static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, struct px_buf **bp,
+		 int to, bool *wr)
 {
-	ssize_t r = relay_write(t->s.fd, t->up);
-	if (r < 0 && r != -EAGAIN) {
-		tcp_close(t);
-		return;
+	int progress = 0;
+	if (*rd && !*eof) {
+		ssize_t n = relay_read(t->w, from, bp, rd, hup);
+		if (n > 0)
+			progress = 1;
+		else if (n == 0) {
+			*eof = true;
+			progress = 1;
+		}
+		else if (n != -EAGAIN && n != -ENOBUFS)
+			return -1;
 	}
-	r = relay_write(t->c.fd, t->down);
-	if (r < 0 && r != -EAGAIN) {
-		tcp_close(t);
-		return;
+	if (*wr && has(*bp)) {
+		ssize_t n = relay_write(to, *bp, wr);
+		if (n > 0)
+			progress = 1;
+		else if (n != -EAGAIN)
+			return -1;
 	}
-	bool up_empty = !t->up || t->up->start == t->up->end;
-	bool down_empty = !t->down || t->down->start == t->down->end;
-	if (t->c_eof && up_empty && !t->up_shut) {
+	return progress;
+}
+
+/* Ends of stream passed on; buffers given back when empty; closed when both are done. */
+static bool tcp_settle(struct px_tcp *t)
+{
+	if (t->c_eof && !has(t->up) && !t->up_shut) {
 		shutdown(t->s.fd, SHUT_WR);
 		t->up_shut = true;
 	}
-	if (t->s_eof && down_empty && !t->down_shut) {
+	if (t->s_eof && !has(t->down) && !t->down_shut) {
 		shutdown(t->c.fd, SHUT_WR);
 		t->down_shut = true;
 	}
 	if (t->up_shut && t->down_shut) {
 		tcp_close(t);
-		return;
+		return false;
 	}
-	if (up_empty && t->up) {
+	if (t->up && !has(t->up)) {
 		px_buf_put(t->w, t->up);
 		t->up = NULL;
 	}
-	if (down_empty && t->down) {
+	if (t->down && !has(t->down)) {
 		px_buf_put(t->w, t->down);
 		t->down = NULL;
 	}
-	tcp_watch(t);
+	return true;
+}
+
+static void tcp_pump(struct px_tcp *t)
+{
+	if (!t->connected && (!t->s_wr || !tcp_connected(t)))
+		return;
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		int up = relay(t, t->c.fd, &t->c_rd, t->c_hup, &t->c_eof, &t->up, t->s.fd, &t->s_wr);
+		int down = up < 0 ? -1 : relay(t, t->s.fd, &t->s_rd, t->s_hup, &t->s_eof, &t->down,
+					       t->c.fd, &t->c_wr);
+		if (up < 0 || down < 0) {
+			tcp_close(t);
+			return;
+		}
+		if (!tcp_settle(t))
+			return;
+		if (!up && !down)
+			return;
+		ev_timer_in(t->w->loop, &t->timer, t->w->cfg->tcp_idle_ns);
+	}
+	t->kicked = true;	/* a long stream: let the others run, then go on */
+	ev_timer_in(t->w->loop, &t->timer, 0);
 }
 
 static void on_tcp_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct px_tcp *t = io->data;
-	if (events & (EV_READ | EV_HUP | EV_ERR)) {
-		ssize_t n = relay_read(t->w, t->c.fd, &t->up);
-		if (n == 0)
-			t->c_eof = true;
-		else if (n < 0 && n != -EAGAIN && n != -ENOBUFS) {
-			tcp_close(t);
-			return;
-		}
-	}
+	if (t->closed)
+		return;
+	if (events & (EV_READ | EV_RDHUP | EV_HUP | EV_ERR))
+		t->c_rd = true;
+	if (events & (EV_RDHUP | EV_HUP | EV_ERR))
+		t->c_hup = true;
+	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+		t->c_wr = true;
 	tcp_pump(t);
 }
 
 static void on_tcp_server(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct px_tcp *t = io->data;
-	if (!t->connected) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		getsockopt(t->s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (err || (events & (EV_ERR | EV_HUP))) {
-			tcp_release(t);	/* nothing was sent yet: another backend may do */
-			if (tcp_attach(t) < 0) {
-				tcp_close(t);
-				return;
-			}
-			tcp_watch(t);
-			return;
-		}
-		t->connected = true;
-	}
-	if (events & (EV_READ | EV_HUP | EV_ERR)) {
-		ssize_t n = relay_read(t->w, t->s.fd, &t->down);
-		if (n == 0)
-			t->s_eof = true;
-		else if (n < 0 && n != -EAGAIN && n != -ENOBUFS) {
-			tcp_close(t);
-			return;
-		}
-	}
+	if (t->closed)
+		return;
+	if (events & (EV_READ | EV_RDHUP | EV_HUP | EV_ERR))
+		t->s_rd = true;
+	if (events & (EV_RDHUP | EV_HUP | EV_ERR))
+		t->s_hup = true;
+	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+		t->s_wr = true;
 	tcp_pump(t);
 }
 
 static void on_tcp_timeout(struct ev_loop *loop, struct ev_timer *timer)
 {
 	struct px_tcp *t = timer->data;
-	if (!t->connected) {
+	if (t->kicked) {
+		t->kicked = false;
+		ev_timer_in(loop, &t->timer, t->w->cfg->tcp_idle_ns);
+		tcp_pump(t);
+		return;
+	}
+	if (!t->connected) {	/* connecting took too long: another backend */
 		tcp_release(t);
-		if (tcp_attach(t) == 0) {
-			tcp_watch(t);
+		if (tcp_attach(t) == 0)
 			return;
-		}
 	}
 	tcp_close(t);
 }
@@ -217,8 +266,8 @@ static void tcp_free(void *p) { free(p); }
 static void tcp_close(struct px_tcp *t)
 {
 	struct px_worker *w = t->w;
+	t->closed = true;
 	tcp_release(t);
-	ev_io_set(w->loop, &t->c, 0);
 	close(t->c.fd);
 	ev_timer_stop(w->loop, &t->timer);
 	px_buf_put(w, t->up);
@@ -243,10 +292,11 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 	ev_io_init(&t->c, fd, on_tcp_client, t);
 	ev_io_init(&t->s, -1, on_tcp_server, t);
 	ev_timer_init(&t->timer, on_tcp_timeout, t);
-	if (t->pool < 0 || tcp_attach(t) < 0) {
+	if (t->pool < 0 || ev_io_set(w->loop, &t->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0 ||
+	    tcp_attach(t) < 0) {
 		close(fd);
 		free(t);
 		return;
 	}
-	tcp_watch(t);
+	t->c_rd = true;		/* data may have come with the connection */
 }

@@ -177,6 +177,8 @@ static void on_sconn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	struct px_sconn *s = io->data;
 	if (events & (EV_READ | EV_RDHUP | EV_HUP | EV_ERR))
 		s->rd = true;
+	if (events & (EV_RDHUP | EV_HUP | EV_ERR))
+		s->hup = true;
 	if (events & (EV_WRITE | EV_HUP | EV_ERR))
 		s->wr = true;
 	if (s->closed)

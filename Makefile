@@ -13,7 +13,7 @@ ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/dem
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
 
-.PHONY: all deps test asan fuzz bench run doc clean
+.PHONY: all deps test asan fuzz bench bench-proxy run doc clean
 all: afd
 
 deps:
@@ -70,6 +70,12 @@ fuzz:
 bench: afd
 	@bash scripts/deps.sh bench
 	@bash bench/run.sh
+
+# AFD against HAProxy and nginx as load balancers on loopback (~4 min). Needs haproxy, nginx
+# and wrk; installing them would start their system services, so that is left to the user:
+# apt-get install -y --no-install-recommends haproxy nginx-light wrk
+bench-proxy: afd
+	@bash bench/proxy/run.sh
 
 # The word reference is generated from the words' own stack effects.
 doc: afd

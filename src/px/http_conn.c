@@ -651,8 +651,13 @@ static bool step_head(struct px_conn *c)
 			phase_timer(c);
 		return true;
 	}
-	if (n == -EAGAIN)
+	if (n == -EAGAIN) {
+		if (first) {	/* nothing came: an idle connection holds no buffer */
+			px_buf_put(c->w, c->cin);
+			c->cin = NULL;
+		}
 		return false;
+	}
 	close_conn(c);		/* the client left, or an error */
 	return false;
 }

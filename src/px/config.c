@@ -420,7 +420,7 @@ static int pop_backend(afd_vm *vm, void *ctx, afd_cell *h, struct lb_backend **b
 		return err;
 	struct px_config *cfg = cfg_of(ctx);
 	int p = (int)((*h >> 24) & 0xffff), i = (int)(*h & 0xffffff);
-	if ((*h & ((afd_cell)0xffff << 48)) != PX_BACKEND_TAG || p >= cfg->npools ||
+	if ((*h & PX_BACKEND_MASK) != PX_BACKEND_TAG || p >= cfg->npools ||
 	    (uint32_t)i >= cfg->pools[p]->n)
 		return -12;
 	*b = &cfg->pools[p]->backends[i];

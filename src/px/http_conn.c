@@ -31,6 +31,7 @@ enum state {
 };
 
 struct px_conn {
+	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
 	const struct px_listener_cfg *l;
 	struct ev_io c;			/* the client */
@@ -868,6 +869,7 @@ static void close_conn(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
 	c->closed = true;
+	px_live_del(&c->live);
 	release_backend(c, false);
 	close(c->c.fd);		/* closing the only descriptor also leaves epoll */
 	ev_timer_stop(w->loop, &c->timer);
@@ -876,6 +878,8 @@ static void close_conn(struct px_conn *c)
 	c->cin = c->sin = NULL;
 	px_bury(w, c, conn_free);
 }
+
+static void live_close(void *c) { close_conn(c); }
 
 void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		    uint32_t client_ip)
@@ -897,6 +901,7 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 		free(c);
 		return;
 	}
+	px_live_add(w, &c->live, live_close);
 	c->c_rd = true;		/* accepted after data may have arrived: look at once */
 	phase_timer(c);
 	pump(c);

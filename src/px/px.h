@@ -74,6 +74,12 @@ struct px_buf {
 struct px_worker;
 struct px_conn;
 
+/* Every client connection starts with this, so a worker can end them all when it stops. */
+struct px_live {
+	struct px_live *next, **prevp;
+	void (*close)(void *conn);
+};
+
 /* What the proxy's Forth words work on: the main VM builds cfg; a worker's VM only reads
  * it, and routes requests of its worker. */
 struct px_vmctx {
@@ -89,7 +95,8 @@ struct px_vmctx {
 #define PX_POOL_TAG ((afd_cell)0x504f4f4c << 32)		/* "POOL" */
 #define PX_ALGO_TAG ((afd_cell)0x414c474f << 32)		/* "ALGO" */
 #define PX_BACKEND_TAG ((afd_cell)0x4245 << 48)		/* "BE" | pool << 24 | backend */
-#define PX_TAG_MASK ((afd_cell)0xffffffff << 32)
+#define PX_TAG_MASK ((afd_cell)(~(afd_ucell)0 << 32))
+#define PX_BACKEND_MASK ((afd_cell)((afd_ucell)0xffff << 48))
 
 /* A connection to a backend. Registered once, edge-triggered, for its whole life: it moves
  * between a client connection (owner) and its worker's idle pool without a system call. */
@@ -132,6 +139,7 @@ struct px_worker {
 	struct px_conn *routing;
 	const char *routing_buf;
 	const struct http_msg *routing_msg;
+	struct px_live *live;		/* client connections open now */
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
 	/* counters */
@@ -175,6 +183,8 @@ void px_idle_put(struct px_sconn *s);
 void px_http_server_event(struct px_conn *c);	/* s->rd / s->wr changed */
 uint64_t px_rand(struct px_worker *w);
 void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *));
+void px_live_add(struct px_worker *w, struct px_live *l, void (*close)(void *));
+void px_live_del(struct px_live *l);
 
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */
 void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,

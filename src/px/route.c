@@ -162,7 +162,7 @@ int px_route(struct px_worker *w, struct px_conn *c, const char *buf, const stru
 	*backend = -1;
 	if ((action & PX_TAG_MASK) == PX_POOL_TAG) {
 		*pool = (int)(action & 0xffff);
-	} else if ((action & ((afd_cell)0xffff << 48)) == PX_BACKEND_TAG) {
+	} else if ((action & PX_BACKEND_MASK) == PX_BACKEND_TAG) {
 		*pool = (int)((action >> 24) & 0xffff);
 		*backend = (int)(action & 0xffffff);
 	} else if (action != 0) {

@@ -10,6 +10,7 @@
 #include "px.h"
 
 struct px_static {
+	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
 	const struct px_listener_cfg *l;
 	struct ev_io io;
@@ -26,6 +27,7 @@ static void static_free(void *p) { free(p); }
 
 static void static_close(struct px_static *s)
 {
+	px_live_del(&s->live);
 	ev_io_set(s->w->loop, &s->io, 0);
 	ev_timer_stop(s->w->loop, &s->timer);
 	close(s->io.fd);
@@ -154,6 +156,8 @@ static void on_static_timeout(struct ev_loop *loop, struct ev_timer *t)
 	static_close(t->data);
 }
 
+static void live_close(void *s) { static_close(s); }
+
 void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l)
 {
 	struct px_static *s = calloc(1, sizeof(*s));
@@ -165,6 +169,7 @@ void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg 
 	s->l = l;
 	ev_io_init(&s->io, fd, on_static, s);
 	ev_timer_init(&s->timer, on_static_timeout, s);
+	px_live_add(w, &s->live, live_close);
 	ev_io_set(w->loop, &s->io, EV_READ);
 	ev_timer_in(w->loop, &s->timer, w->cfg->client_timeout_ns);
 }

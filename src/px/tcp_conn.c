@@ -15,6 +15,7 @@
 #define MAX_ROUNDS 32
 
 struct px_tcp {
+	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
 	const struct px_listener_cfg *l;
 	struct ev_io c, s;
@@ -267,6 +268,7 @@ static void tcp_close(struct px_tcp *t)
 {
 	struct px_worker *w = t->w;
 	t->closed = true;
+	px_live_del(&t->live);
 	tcp_release(t);
 	close(t->c.fd);
 	ev_timer_stop(w->loop, &t->timer);
@@ -275,6 +277,8 @@ static void tcp_close(struct px_tcp *t)
 	t->up = t->down = NULL;
 	px_bury(w, t, tcp_free);
 }
+
+static void live_close(void *t) { tcp_close(t); }
 
 void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		   uint32_t client_ip)
@@ -298,5 +302,6 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		free(t);
 		return;
 	}
+	px_live_add(w, &t->live, live_close);
 	t->c_rd = true;		/* data may have come with the connection */
 }

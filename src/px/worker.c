@@ -84,6 +84,27 @@ static void reap(struct ev_loop *loop, struct ev_timer *t)
 	}
 }
 
+/* ---- client connections open now ---- */
+void px_live_add(struct px_worker *w, struct px_live *l, void (*close_fn)(void *))
+{
+	l->close = close_fn;
+	l->next = w->live;
+	if (l->next)
+		l->next->prevp = &l->next;
+	l->prevp = &w->live;
+	w->live = l;
+}
+
+void px_live_del(struct px_live *l)
+{
+	if (!l->prevp)
+		return;
+	*l->prevp = l->next;
+	if (l->next)
+		l->next->prevp = l->prevp;
+	l->prevp = NULL;
+}
+
 /* ---- sockets ---- */
 static void set_nodelay(int fd)
 {
@@ -346,6 +367,8 @@ void px_worker_fini(struct px_worker *w)
 				px_sconn_close(w->idle[p][b]);
 		free(w->idle[p]);
 	}
+	while (w->live)		/* each close unlinks itself */
+		w->live->close(w->live);
 	px_health_stop(w);
 	if (w->loop)
 		reap(w->loop, &w->reaper);

@@ -802,9 +802,52 @@ EOF
 }
 
 # ======================================================================================
+# 16. hash keys chosen by the configuration: a header, a cookie
+# ======================================================================================
+case_hash_keys() {
+	local B=18040
+	claim $B || return
+	start_afd hashkeys $((B + 10)) <<EOF || { notok "hash keys: afd starts" "see above"; return; }
+"b1" 127.0.0.1 $((B + 1)) http-static-server
+"b2" 127.0.0.1 $((B + 2)) http-static-server
+"b3" 127.0.0.1 $((B + 3)) http-static-server
+: three  127.0.0.1 $((B + 1)) 1 add-backend  127.0.0.1 $((B + 2)) 1 add-backend
+  127.0.0.1 $((B + 3)) 1 add-backend ;
+pool-create "m" three  maglev-hash set-algorithm  "X-User" hash-by-header
+127.0.0.1 $((B + 10)) listen
+pool-create "s" three  source-hash set-algorithm  "sid" hash-by-cookie
+127.0.0.1 $((B + 11)) listen
+2 workers handle-requests
+EOF
+	local u i first same=1 spread
+	for u in alice bob carol dave erin frank; do
+		first=$(GET -H "X-User: $u" "http://127.0.0.1:$((B + 10))/")
+		for i in 1 2 3 4; do
+			[ "$(GET -H "X-User: $u" "http://127.0.0.1:$((B + 10))/")" = "$first" ] || same=0
+		done
+		echo "$first"
+	done > "$T/hk-header"
+	spread=$(sort -u "$T/hk-header" | wc -l)
+	check "maglev-hash by header X-User: each user always reaches one backend, users spread ($spread backends)" \
+		"$(tr '\n' ' ' < "$T/hk-header")" test "$same" = 1 -a "$spread" -ge 2
+	same=1
+	for u in 1 2 3 4 5 6; do
+		first=$(GET -b "theme=dark; sid=s$u" "http://127.0.0.1:$((B + 11))/")
+		for i in 1 2 3; do
+			[ "$(GET -b "sid=s$u" "http://127.0.0.1:$((B + 11))/")" = "$first" ] || same=0
+		done
+		echo "$first"
+	done > "$T/hk-cookie"
+	spread=$(sort -u "$T/hk-cookie" | wc -l)
+	check "source-hash by cookie sid: each session sticks to one backend, sessions spread ($spread backends)" \
+		"$(tr '\n' ' ' < "$T/hk-cookie")" test "$same" = 1 -a "$spread" -ge 2
+	end_case
+}
+
+# ======================================================================================
 TIMES=""
 ALL="round_robin wrr algorithms host_routing keepalive xff bodies errors smuggling failover
-     slowloris concurrency l4 demo bad_config"
+     slowloris concurrency l4 demo bad_config hash_keys"
 for c in ${ONLY:-$ALL}; do
 	t=$(date +%s.%N)
 	"case_$c"

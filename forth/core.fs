@@ -56,12 +56,22 @@
 : action-of ( "name" -- xt )
   state @ if postpone ['] postpone defer@ else ' defer@ then ; immediate
 
-\ CASE: the count of ENDOFs to resolve stays on top of the control-flow stack
+\ CASE: the count of ENDOFs to resolve stays on top of the control-flow stack.
+\ AFD dialect: an OF right after a string literal compares strings, so a CASE can select
+\ on a ( c-addr u ) pair:  region case "EU" of ... endof ... endcase
+\ The count then carries a flag, and ENDCASE drops a two-cell selector.
+1 40 lshift constant (string-case)
 : case ( C: -- 0 ) 0 ; immediate
-: of ( C: n -- orig n+1 ) ( x1 x2 -- | x1 )
-  1+ >r postpone over postpone = postpone if postpone drop r> ; immediate
+: of ( C: n -- orig n+1 ) ( x1 x2 -- | x1 ) ( c-addr1 u1 c-addr2 u2 -- | c-addr1 u1 )
+  (string-literal?) if
+    1+ (string-case) or >r
+    postpone 2over postpone string= postpone if postpone 2drop r>
+  else
+    1+ >r postpone over postpone = postpone if postpone drop r>
+  then ; immediate
 : endof ( C: orig1 n -- orig2 n ) >r postpone else r> ; immediate
-: endcase ( C: orig1 ... origN N -- ) ( x -- )
-  postpone drop 0 ?do postpone then loop ; immediate
+: endcase ( C: orig1 ... origN N -- ) ( x -- ) ( c-addr u -- )
+  dup (string-case) and if postpone 2drop else postpone drop then
+  (string-case) invert and 0 ?do postpone then loop ; immediate
 
 : .( ( "ccc<paren>" -- ) [char] ) parse type ; immediate

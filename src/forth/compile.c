@@ -62,6 +62,7 @@ int fth_begin_colon(afd_vm *vm, const char *name, size_t len, bool noname)
 	vm->defining = xt;
 	vm->nops = 0;
 	vm->nleaves = 0;
+	vm->last_string = -1;
 	vm->sys->state = FTH_TRUE;
 	return 0;
 }
@@ -365,6 +366,14 @@ static int p_noname(afd_vm *vm, void *c)
 
 static int p_semicolon(afd_vm *vm, void *c) { return fth_end_colon(vm); }
 
+/* (string-literal?) ( -- flag ) were the last ops compiled a "text" or S" literal? OF uses
+ * it to compare strings. */
+static int p_last_string(afd_vm *vm, void *c)
+{
+	bool yes = vm->defining >= 0 && vm->nops >= 2 && vm->last_string == (int64_t)vm->nops - 2;
+	return fth_push(vm, FTH_FLAG(yes));
+}
+
 static int p_lbracket(afd_vm *vm, void *c)
 {
 	vm->sys->state = 0;
@@ -509,6 +518,7 @@ const struct fth_cword fth_compile_words[] = {
 	{ ":", "( \"name\" -- colon-sys )", p_colon, 0 },
 	{ ":noname", "( -- xt colon-sys )", p_noname, 0 },
 	{ ";", "( colon-sys -- )", p_semicolon, WF_IMMEDIATE | WF_COMPILE_ONLY },
+	{ "(string-literal?)", "( -- flag )", p_last_string, 0 },
 	{ "[", "( -- )", p_lbracket, WF_IMMEDIATE },
 	{ "]", "( -- )", p_rbracket, 0 },
 	{ "immediate", "( -- )", p_immediate, 0 },

@@ -257,8 +257,13 @@ int fth_compile_string(afd_vm *vm, const char *s, size_t n)
 		return err;
 	memmove((void *)a, s, n);
 	vm->here = (vm->here + 7) & ~(cell)7;
+	int64_t at = vm->nops;
 	err = fth_emit_op(vm, OP_LIT, a);
-	return err ? err : fth_emit_op(vm, OP_LIT, (cell)n);
+	if (!err)
+		err = fth_emit_op(vm, OP_LIT, (cell)n);
+	if (!err)
+		vm->last_string = at;	/* for OF: a string literal just before it */
+	return err;
 }
 
 static int string_token(afd_vm *vm, int col)

@@ -102,6 +102,7 @@ afd_vm *afd_new(const struct afd_opts *opts)
 	vm->codelimit = vm->code + vm->opts.code_cells;
 	vm->maxwords = (cell)vm->opts.max_words;
 	vm->defining = -1;
+	vm->last_string = -1;
 	vm->steps = vm->max_steps = INT64_MAX;
 	if ((err = fth_dict_init(vm)))
 		goto fail;

@@ -186,6 +186,7 @@ struct afd_vm {
 	struct fth_op *ops;	/* the definition being compiled */
 	uint32_t nops, capops;
 	cell defining;		/* xt being compiled, -1 when none */
+	int64_t last_string;	/* op index of the last compiled string literal, -1 */
 	int32_t *leaves;	/* pending LEAVE/?DO op indices, -1 marks a DO */
 	uint32_t nleaves, capleaves;
 	/* input */

@@ -116,3 +116,20 @@ T{ 2 Dup Swap -> 2 2 }T
 : lower-case-word ( -- n ) 8 ;
 T{ LOWER-CASE-WORD -> 8 }T
 T{ ' foobar ' FOOBAR = -> f1 }T
+
+testing CASE ... OF on strings (an OF right after a string literal compares strings)
+: str-case ( c-addr u -- n )
+  case "US-EAST" of 1 endof "EU" of 2 endof s" ASIA" of 3 endof 0 -rot endcase ;
+T{ "EU" str-case -> 2 }T
+T{ "US-EAST" str-case -> 1 }T
+T{ "ASIA" str-case -> 3 }T
+T{ "MARS" str-case -> 0 }T
+T{ "" str-case -> 0 }T
+: str-case-pool ( c-addr u -- c-addr u )
+  case "EU" of "eu-pool" endof "default-pool" 2swap endcase ;
+T{ "EU" str-case-pool "eu-pool" string= -> true }T
+T{ "XX" str-case-pool "default-pool" string= -> true }T
+: num-case ( n -- n ) case 1 of 10 endof 2 of 20 endof 99 swap endcase ;
+T{ 1 num-case -> 10 }T
+T{ 2 num-case -> 20 }T
+T{ 3 num-case -> 99 }T

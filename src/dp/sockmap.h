@@ -1,4 +1,10 @@
-/* sockmap.h: the kernel relay for L4 connections (BPF sockhash + sk_skb verdict). */
+/* sockmap.h: the kernel relay for L4 connections (BPF sockhash + sk_skb verdict).
+ *
+ * Not used by tcp-mode yet, for a measured reason: when a destination's send buffer is
+ * full, redirected bytes wait in the kernel's psock backlog, and userspace may see the
+ * source's end of stream before they are sent; shutting the destination's write side then
+ * (the half-close) cuts them off (1 MiB relays arrived truncated). Wiring it in needs a
+ * drain signal before the half-close, or the FIN carried by the kernel path itself. */
 #ifndef AFD_DP_SOCKMAP_H
 #define AFD_DP_SOCKMAP_H
 

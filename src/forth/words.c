@@ -71,50 +71,52 @@ static int p_in(afd_vm *vm, void *c) { return fth_push(vm, (cell)&vm->sys->in); 
 static int p_latestxt(afd_vm *vm, void *c) { return fth_push(vm, vm->latest); }
 
 /* ---- memory blocks ---- */
-static int p_move(afd_vm *vm, void *c)	/* ( addr1 addr2 u -- ) */
+/* ( addr1 addr2 u -- ): 1 with both ranges checked, 0 when u is not positive, or an error */
+static int pop_copy(afd_vm *vm, char **src, char **dst, cell *u)
 {
-	cell a1, a2, u;
-	POP(u);
+	cell a1, a2;
+	POP(*u);
 	POP(a2);
 	POP(a1);
-	if (u <= 0)
+	if (*u <= 0)
 		return 0;
-	if (!fth_range_ok(vm, a1, (ucell)u) || !fth_range_ok(vm, a2, (ucell)u))
+	if (!fth_range_ok(vm, a1, (ucell)*u) || !fth_range_ok(vm, a2, (ucell)*u))
 		return -9;
-	memmove((void *)a2, (void *)a1, (size_t)u);
-	return 0;
+	*src = (char *)a1;
+	*dst = (char *)a2;
+	return 1;
 }
 
-static int p_cmove(afd_vm *vm, void *c)	/* ( c-addr1 c-addr2 u -- ) low to high, byte by byte */
+static int p_move(afd_vm *vm, void *c)	/* ( addr1 addr2 u -- ) */
 {
-	cell a1, a2, u;
-	POP(u);
-	POP(a2);
-	POP(a1);
-	if (u <= 0)
-		return 0;
-	if (!fth_range_ok(vm, a1, (ucell)u) || !fth_range_ok(vm, a2, (ucell)u))
-		return -9;
-	char *d = (char *)a2, *s = (char *)a1;
-	for (cell i = 0; i < u; i++)
+	char *s, *d;
+	cell u;
+	int r = pop_copy(vm, &s, &d, &u);
+	if (r == 1)
+		memmove(d, s, (size_t)u);
+	return r < 0 ? r : 0;
+}
+
+/* CMOVE and CMOVE> copy byte by byte in their direction: overlapping copies propagate,
+ * as the standard says (not memmove). */
+static int p_cmove(afd_vm *vm, void *c)	/* ( c-addr1 c-addr2 u -- ) low to high */
+{
+	char *s, *d;
+	cell u;
+	int r = pop_copy(vm, &s, &d, &u);
+	for (cell i = 0; r == 1 && i < u; i++)
 		d[i] = s[i];
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int p_cmove_up(afd_vm *vm, void *c)	/* ( c-addr1 c-addr2 u -- ) high to low */
 {
-	cell a1, a2, u;
-	POP(u);
-	POP(a2);
-	POP(a1);
-	if (u <= 0)
-		return 0;
-	if (!fth_range_ok(vm, a1, (ucell)u) || !fth_range_ok(vm, a2, (ucell)u))
-		return -9;
-	char *d = (char *)a2, *s = (char *)a1;
-	for (cell i = u - 1; i >= 0; i--)
+	char *s, *d;
+	cell u;
+	int r = pop_copy(vm, &s, &d, &u);
+	for (cell i = u - 1; r == 1 && i >= 0; i--)
 		d[i] = s[i];
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int p_fill(afd_vm *vm, void *c)	/* ( c-addr u char -- ) */

@@ -18,6 +18,22 @@ all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs" ;;
 *) echo "usage: deps.sh [build|test|san|bench|all]" >&2; exit 2 ;;
 esac
 
+# promtool (the metrics test) comes from Debian's prometheus package, unpacked into build/tools
+# without installing it: installing would enable a Prometheus service on the machine.
+promtool_local() {
+	[ -x build/tools/promtool ] || command -v promtool >/dev/null && return 0
+	[ "$(id -u)" = 0 ] || { echo "deps.sh: promtool missing (run as root to fetch it)" >&2; return 0; }
+	local tmp
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1 &&
+		dpkg-deb -x prometheus_*.deb x) || { apt-get update -qq && (cd "$tmp" &&
+		apt-get download -qq prometheus >/dev/null && dpkg-deb -x prometheus_*.deb x); } || true
+	mkdir -p build/tools
+	[ -x "$tmp/x/usr/bin/promtool" ] && cp "$tmp/x/usr/bin/promtool" build/tools/promtool
+	rm -rf "$tmp"
+}
+case $what in test|san|all) promtool_local ;; esac
+
 missing=()
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -21,6 +21,8 @@ static const char usage[] =
 	"      --demo            run the demo: a load balancer on :8080 over two demo backends\n"
 	"      --max-steps N     step budget for each evaluation (0: none)\n"
 	"      --data-size BYTES size of the data space (default 1048576)\n"
+	"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	"                        (wins over metrics-listen in the configuration)\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n";
 
@@ -121,6 +123,7 @@ int main(int argc, char **argv)
 		.readline = host_readline, .host = &h,
 	};
 	int interactive = 0, actions = 0, demo = 0;
+	const char *metrics = NULL;
 	int64_t max_steps = 0;
 
 	/* options first: they shape the VM */
@@ -148,6 +151,12 @@ int main(int argc, char **argv)
 				max_steps = v;
 			else
 				o.data_size = (size_t)v;
+		} else if (!strcmp(a, "--metrics")) {
+			if (++i >= argc) {
+				fprintf(stderr, "afd: --metrics needs ADDR:PORT\n%s", usage);
+				return 2;
+			}
+			metrics = argv[i];
 		} else if ((!strcmp(a, "-e") || !strcmp(a, "--evaluate"))) {
 			if (++i >= argc) {
 				fprintf(stderr, "afd: -e needs an argument\n%s", usage);
@@ -174,6 +183,12 @@ int main(int argc, char **argv)
 		afd_free(vm);
 		return 1;
 	}
+	if (metrics && px_metrics_option(px, metrics) < 0) {
+		fprintf(stderr, "afd: --metrics: not IPV4:PORT: %s\n", metrics);
+		px_detach(px);
+		afd_free(vm);
+		return 2;
+	}
 	if (demo) {
 		int err = afd_eval(vm, afd_demo[0].text, strlen(afd_demo[0].text), afd_demo[0].name);
 		if (err && err != AFD_THROW_BYE)
@@ -186,7 +201,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int err = 0;
-		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size")) {
+		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size") || !strcmp(a, "--metrics")) {
 			i++;
 			continue;
 		} else if (!strcmp(a, "-e") || !strcmp(a, "--evaluate")) {

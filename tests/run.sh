@@ -39,6 +39,7 @@ done
 suite "Forth word sets" bash tests/forth/run.sh "$AFD"
 suite "command line" bash tests/cli/run.sh "$AFD"
 suite "load balancer" bash tests/px/run.sh "$AFD"
+suite "metrics" bash tests/px/metrics.sh "$AFD"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

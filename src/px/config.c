@@ -252,6 +252,23 @@ static int set_mode(void *ctx, enum px_mode mode)
 static int w_http_mode(afd_vm *vm, void *ctx) { return set_mode(ctx, PX_HTTP); }
 static int w_tcp_mode(afd_vm *vm, void *ctx) { return set_mode(ctx, PX_TCP); }
 
+/* metrics-listen ( ip port -- ) serve GET /metrics (Prometheus) there; default: nowhere.
+ * --metrics on the command line wins over it. */
+static int w_metrics_listen(afd_vm *vm, void *ctx)
+{
+	afd_cell ip, port;
+	POP(port);
+	POP(ip);
+	if ((afd_ucell)ip > 0xffffffffu || port <= 0 || port > 65535)
+		return -24;
+	struct px_config *cfg = cfg_of(ctx);
+	if (is_worker(ctx) || cfg->metrics_pinned)
+		return 0;
+	cfg->metrics_ip = (uint32_t)ip;
+	cfg->metrics_port = (uint16_t)port;
+	return 0;
+}
+
 /* http-static-server ( c-addr u ip port -- ) a demo backend answering every request with
  * the text */
 static int w_static_server(afd_vm *vm, void *ctx)
@@ -495,6 +512,7 @@ static const struct {
 	{ "http-mode", "( -- )", w_http_mode },
 	{ "tcp-mode", "( -- )", w_tcp_mode },
 	{ "http-static-server", "( c-addr u ip port -- )", w_static_server },
+	{ "metrics-listen", "( ip port -- )", w_metrics_listen },
 	{ "workers", "( n -- )", w_workers },
 	{ "client-timeout", "( ms -- )", w_client_timeout },
 	{ "server-timeout", "( ms -- )", w_server_timeout },

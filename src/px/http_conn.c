@@ -34,6 +34,7 @@ struct px_conn {
 	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
 	const struct px_listener_cfg *l;
+	struct px_lstats *ls;		/* its listener's counters (metrics.c) */
 	struct ev_io c;			/* the client */
 	struct px_sconn *s;		/* the backend connection, while there is one */
 	struct ev_timer timer;
@@ -151,6 +152,20 @@ static const char *status_text(int status)
 	}
 }
 
+/* ---- counters (metrics.c) ---- */
+static void count_response(struct px_conn *c, int status)
+{
+	if (status >= 100 && status < 600)
+		px_count(&c->ls->responses[status / 100 - 1], 1);
+}
+
+/* The backend of the current exchange failed it (before release_backend forgets which). */
+static void backend_fault(struct px_conn *c)
+{
+	if (c->backend >= 0)
+		px_count(&c->w->stats.backends[c->pool][c->backend].failures, 1);
+}
+
 /* ---- the backend side ---- */
 static void release_backend(struct px_conn *c, bool reuse)
 {
@@ -186,6 +201,7 @@ static void fail(struct px_conn *c, int status)
 			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
 	c->sin->end = c->sfwd = (uint32_t)n;
+	count_response(c, status);
 	c->state = ST_CLOSING;
 	phase_timer(c);
 }
@@ -250,8 +266,10 @@ static int attach_backend(struct px_conn *c, int preferred)
 			b = lb_pick(&w->pickers[c->pool], &key, tp);
 		}
 		if (!b)
-			return -EAGAIN;
+			break;
 		c->tried[c->ntried++] = (int16_t)b->index;
+		struct px_bstats *bs = &w->stats.backends[c->pool][b->index];
+		px_count(&bs->requests, 1);
 		if (!tp) {
 			memset(tried, 0, sizeof(tried));
 			tp = tried;
@@ -261,24 +279,31 @@ static int attach_backend(struct px_conn *c, int preferred)
 		c->server_reused = s != NULL;
 		if (!s)
 			s = px_sconn_open(w, c->pool, (int)b->index);
-		if (!s)
+		if (!s) {
+			px_count(&bs->failures, 1);
 			continue;	/* no socket at all: counted as tried, go on */
+		}
 		c->backend = (int)b->index;
 		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		if (c->ntried > 1)	/* another backend failed this request before */
+			px_count(&w->stats.pools[c->pool].retries, 1);
 		s->owner = c;
 		c->s = s;
 		c->state = s->connected ? ST_PROXY : ST_CONNECT;
 		phase_timer(c);
 		return 0;
 	}
+	px_count(&w->stats.pools[c->pool].no_backend, 1);
 	return -EAGAIN;
 }
 
 /* The backend failed before it got a byte of this request: try another one. */
 static void retry_or_fail(struct px_conn *c, int status, bool backend_failed)
 {
-	if (backend_failed)
+	if (backend_failed) {
 		px_health_passive(c->w->cfg, c->pool, c->backend, false);
+		backend_fault(c);
+	}
 	release_backend(c, false);
 	if (c->sent_any || c->ntried > c->w->cfg->max_retries || attach_backend(c, -1) < 0)
 		fail(c, status);
@@ -518,11 +543,11 @@ static int start_request(struct px_conn *c)
 			return 0;
 		r = HTTP_TOO_LARGE;
 	}
+	px_count(&c->ls->requests, 1);
 	if (r < 0) {
 		fail(c, -r);
 		return -1;
 	}
-	w->requests++;
 	const char *src = b->data + b->start;
 	c->client_keepalive = m->keep_alive;
 	c->client_minor = (uint8_t)m->minor;
@@ -558,6 +583,7 @@ static int start_request(struct px_conn *c)
 		return -1;
 	}
 	c->req_done = done;
+	px_count(&w->stats.pools[c->pool].requests, 1);
 	if (attach_backend(c, backend) < 0) {
 		fail(c, 503);
 		return -1;
@@ -582,6 +608,7 @@ static int start_response(struct px_conn *c)
 	if (m->status >= 100 && m->status < 200 && m->status != 101) {
 		/* interim (100 Continue): passed on as it is; the final answer follows */
 		c->sfwd += (uint32_t)m->head_len;
+		count_response(c, m->status);
 		return 1;
 	}
 	if (m->status == 101)
@@ -589,7 +616,9 @@ static int start_response(struct px_conn *c)
 	if (c->sfwd != b->start)
 		return 0;	/* send the interim answers first: the head is rewritten in place */
 	struct lb_backend *be = &w->cfg->pools[c->pool]->backends[c->backend];
-	lb_backend_observe_latency(be, ev_now(w->loop) - c->sent_ns, ev_now(w->loop));
+	uint64_t latency = ev_now(w->loop) - c->sent_ns;
+	lb_backend_observe_latency(be, latency, ev_now(w->loop));
+	px_observe_latency(w, c->pool, c->backend, latency);
 	px_health_passive(w->cfg, c->pool, c->backend, true);
 	c->server_keepalive = m->keep_alive;
 	c->resp_body = (uint8_t)m->body;
@@ -608,6 +637,7 @@ static int start_response(struct px_conn *c)
 		return -502;
 	c->sfwd = (uint32_t)n;
 	c->resp_head_done = true;
+	count_response(c, m->status);
 	return frame_response(c) < 0 ? -502 : 1;
 }
 
@@ -648,6 +678,7 @@ static bool step_head(struct px_conn *c)
 	ssize_t n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE - HEAD_ROOM, &c->c_rd,
 			      c->c_hup);
 	if (n > 0) {
+		px_count(&c->ls->bytes_in, (uint64_t)n);
 		if (first)	/* a request has begun: it must now arrive in time */
 			phase_timer(c);
 		return true;
@@ -698,6 +729,7 @@ static void server_gone(struct px_conn *c)
 		retry_or_fail(c, 502, false);
 		return;
 	}
+	backend_fault(c);
 	if (c->resp_head_done)
 		close_conn(c);
 	else
@@ -724,6 +756,7 @@ static bool step_proxy(struct px_conn *c)
 		if (n > 0) {
 			progress = true;
 			if (head_done && frame_response(c) < 0) {
+				backend_fault(c);
 				close_conn(c);
 				return false;
 			}
@@ -736,6 +769,7 @@ static bool step_proxy(struct px_conn *c)
 	if (!c->resp_head_done && c->sin && c->sin->end > c->sfwd) {	/* a response head */
 		int r = start_response(c);
 		if (r < 0) {
+			backend_fault(c);
 			fail(c, -r);
 			return true;
 		}
@@ -744,6 +778,7 @@ static bool step_proxy(struct px_conn *c)
 	if (c->c_wr && pending(c->sin, c->sfwd)) {	/* response bytes to the client */
 		n = write_from(c->c.fd, c->sin, c->sfwd, &c->c_wr);
 		if (n > 0) {
+			px_count(&c->ls->bytes_out, (uint64_t)n);
 			progress = true;
 		} else if (n != -EAGAIN) {
 			close_conn(c);
@@ -753,6 +788,7 @@ static bool step_proxy(struct px_conn *c)
 	if (c->c_rd && !c->req_done) {			/* more request body */
 		n = read_into(c->w, c->c.fd, &c->cin, &c->cfwd, PX_BUF_SIZE, &c->c_rd, c->c_hup);
 		if (n > 0) {
+			px_count(&c->ls->bytes_in, (uint64_t)n);
 			bool done = c->req_done;
 			if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk,
 				  &done) < 0) {
@@ -782,6 +818,8 @@ static bool step_closing(struct px_conn *c)
 			close_conn(c);
 			return false;
 		}
+		if (n > 0)
+			px_count(&c->ls->bytes_out, (uint64_t)n);
 	}
 	if (!pending(c->sin, c->sfwd)) {
 		shutdown(c->c.fd, SHUT_WR);
@@ -850,6 +888,7 @@ static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
 		retry_or_fail(c, 503, true);
 		break;
 	case ST_PROXY:
+		backend_fault(c);
 		if (c->resp_head_done)
 			close_conn(c);
 		else
@@ -870,6 +909,7 @@ static void close_conn(struct px_conn *c)
 	struct px_worker *w = c->w;
 	c->closed = true;
 	px_live_del(&c->live);
+	px_gauge_add(&c->ls->active, -1);
 	release_backend(c, false);
 	close(c->c.fd);		/* closing the only descriptor also leaves epoll */
 	ev_timer_stop(w->loop, &c->timer);
@@ -891,6 +931,7 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 	}
 	c->w = w;
 	c->l = l;
+	c->ls = &w->stats.listeners[l - w->cfg->listeners];
 	c->client_ip = client_ip;
 	c->state = ST_HEAD;
 	c->backend = -1;
@@ -902,6 +943,7 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 		return;
 	}
 	px_live_add(w, &c->live, live_close);
+	px_gauge_add(&c->ls->active, 1);
 	c->c_rd = true;		/* accepted after data may have arrived: look at once */
 	phase_timer(c);
 	pump(c);

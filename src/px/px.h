@@ -4,7 +4,9 @@
  * starts one worker thread per core: each has its own event loop, its own SO_REUSEPORT
  * listening sockets, its own Forth VM (built by replaying the main VM's top-level sources,
  * so routing words run without a lock) and its own picker state for every pool. Pools and
- * backends are shared; their counters are atomic. */
+ * backends are shared; their counters are atomic. Each worker also counts its own traffic
+ * (struct px_stats); with metrics-listen, a thread of its own sums every worker's counters
+ * when GET /metrics asks (metrics.c). */
 #ifndef AFD_PX_H
 #define AFD_PX_H
 
@@ -62,6 +64,9 @@ struct px_config {
 	uint64_t backend_idle_ns;	/* kept-alive backend connections idle at most this */
 	uint64_t tcp_idle_ns;		/* an L4 connection with no traffic for this long ends */
 	int max_retries;
+	uint32_t metrics_ip;		/* metrics-listen: GET /metrics there; port 0: none */
+	uint16_t metrics_port;
+	bool metrics_pinned;		/* set by --metrics: the configuration does not change it */
 };
 
 #define PX_BUF_SIZE 16384
@@ -112,6 +117,45 @@ struct px_sconn {
 	bool connected, closed;
 };
 
+/* ---- metrics: counters each worker keeps for itself (metrics.c reads and sums them) ----
+ * A worker bumps only its own counters, with a relaxed load and store: plain moves, no
+ * locked instruction, no cache line shared with another worker. The metrics thread reads
+ * them with relaxed loads. Per backend, the state that is shared anyway (active, up,
+ * enabled) is read from struct lb_backend. */
+#define PX_LAT_BUCKETS 15		/* 14 bounds, 0.5 ms .. 10 s, and +Inf */
+
+struct px_lstats {			/* per listener */
+	uint64_t accepted, requests, bytes_in, bytes_out;
+	uint64_t responses[5];		/* by class: 1xx .. 5xx */
+	int64_t active;			/* connections open now */
+};
+
+struct px_pstats {			/* per pool */
+	uint64_t requests, no_backend, retries;
+};
+
+struct px_bstats {			/* per backend */
+	uint64_t requests, failures;
+	uint64_t lat[PX_LAT_BUCKETS];	/* response times, each counted in its own bucket */
+	uint64_t lat_sum_ns;
+};
+
+struct px_stats {
+	struct px_lstats *listeners;	/* [listener] */
+	struct px_pstats *pools;	/* [pool] */
+	struct px_bstats **backends;	/* [pool][backend] */
+};
+
+static inline void px_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline void px_gauge_add(int64_t *g, int64_t d)
+{
+	__atomic_store_n(g, __atomic_load_n(g, __ATOMIC_RELAXED) + d, __ATOMIC_RELAXED);
+}
+
 struct px_listener {
 	struct ev_io io;
 	struct px_worker *w;
@@ -142,8 +186,7 @@ struct px_worker {
 	struct px_live *live;		/* client connections open now */
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
-	/* counters */
-	uint64_t accepted, requests;
+	struct px_stats stats;		/* metrics.c */
 };
 
 /* config.c: the configuration and the words that build it */
@@ -157,6 +200,17 @@ int px_pool_find(const struct px_config *cfg, const char *name, size_t len);
 /* route.c: the words a routing word uses */
 int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx);
 uint32_t px_conn_client_ip(const struct px_conn *c);
+
+/* metrics.c: the counters and GET /metrics (Prometheus text format 0.0.4) */
+struct px_metrics;
+int px_stats_init(struct px_worker *w);
+void px_stats_fini(struct px_worker *w);
+void px_observe_latency(struct px_worker *w, int pool, int backend, uint64_t ns);
+/* Bind the metrics address (if configured; else *mp is NULL) and serve it from a thread. */
+int px_metrics_start(struct px_config *cfg, struct px_worker *ws, int n,
+		     struct px_metrics **mp);
+void px_metrics_stop(struct px_metrics *m);
+int px_metrics_option(struct px_vmctx *ctx, const char *addr_port);	/* --metrics */
 
 /* serve.c */
 int px_serve(struct px_vmctx *ctx);	/* blocks until SIGINT or SIGTERM */

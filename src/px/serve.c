@@ -1,5 +1,6 @@
 /* serve.c: handle-requests. Start the workers (each binds its own SO_REUSEPORT sockets and
- * builds its own VM), then wait for SIGINT or SIGTERM in the main thread and stop them. */
+ * builds its own VM) and, with metrics-listen, the metrics thread; then wait for SIGINT or
+ * SIGTERM in the main thread and stop them. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,10 @@ static void announce(const struct px_config *cfg, int workers)
 		}
 		fputc('\n', stderr);
 	}
+	if (cfg->metrics_port)
+		fprintf(stderr, "afd: metrics on http://%u.%u.%u.%u:%u/metrics\n",
+			cfg->metrics_ip >> 24, (cfg->metrics_ip >> 16) & 255,
+			(cfg->metrics_ip >> 8) & 255, cfg->metrics_ip & 255, cfg->metrics_port);
 	fprintf(stderr, "afd: %d worker%s\n", workers, workers == 1 ? "" : "s");
 }
 
@@ -53,6 +58,9 @@ int px_serve(struct px_vmctx *ctx)
 	for (int i = 0; i < n && !err; i++)
 		if ((err = px_worker_init(&ws[i], i, n, cfg, ctx->vm)) < 0)
 			fprintf(stderr, "afd: worker %d: %s\n", i, strerror(-err));
+	struct px_metrics *metrics = NULL;
+	if (!err && (err = px_metrics_start(cfg, ws, n, &metrics)) < 0)
+		fprintf(stderr, "afd: metrics-listen: %s\n", strerror(-err));
 	for (int i = 0; i < n && !err; i++, started++)
 		err = px_worker_start(&ws[i]);
 	if (!err) {
@@ -61,6 +69,7 @@ int px_serve(struct px_vmctx *ctx)
 		sigwait(&stop, &sig);
 		fprintf(stderr, "afd: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	}
+	px_metrics_stop(metrics);	/* it reads the workers' counters: first */
 	for (int i = 0; i < started; i++)
 		px_worker_stop(&ws[i]);
 	for (int i = 0; ws && i < n; i++)

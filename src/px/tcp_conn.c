@@ -18,6 +18,7 @@ struct px_tcp {
 	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
 	const struct px_listener_cfg *l;
+	struct px_lstats *ls;		/* its listener's counters (metrics.c) */
 	struct ev_io c, s;
 	struct ev_timer timer;
 	struct px_buf *up, *down;	/* client->server, server->client */
@@ -32,6 +33,13 @@ struct px_tcp {
 
 static void tcp_close(struct px_tcp *t);
 static void tcp_pump(struct px_tcp *t);
+
+/* The backend failed the connection (before tcp_release forgets which). */
+static void tcp_fault(struct px_tcp *t)
+{
+	if (t->backend >= 0)
+		px_count(&t->w->stats.backends[t->pool][t->backend].failures, 1);
+}
 
 static void tcp_release(struct px_tcp *t)
 {
@@ -60,25 +68,41 @@ static int tcp_attach(struct px_tcp *t)
 				      .rand = px_rand(w), .now_ns = ev_now(w->loop) };
 		struct lb_backend *b = lb_pick(&w->pickers[t->pool], &key, tried);
 		if (!b)
-			return -EAGAIN;
+			break;
 		t->tried[t->ntried++] = (int16_t)b->index;
 		tried[b->index / 64] |= 1ull << (b->index % 64);
+		struct px_bstats *bs = &w->stats.backends[t->pool][b->index];
+		px_count(&bs->requests, 1);
 		int fd = px_connect(w, b);
-		if (fd < 0)
+		if (fd < 0) {
+			px_count(&bs->failures, 1);
 			continue;
+		}
 		ev_io_init(&t->s, fd, on_tcp_server, t);
 		if (ev_io_set(w->loop, &t->s, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0) {
 			close(fd);
 			t->s.fd = -1;
+			px_count(&bs->failures, 1);
 			continue;
 		}
 		t->backend = (int)b->index;
 		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		if (t->ntried > 1)	/* another backend failed this connection before */
+			px_count(&w->stats.pools[t->pool].retries, 1);
 		t->connected = t->s_rd = t->s_wr = t->s_hup = false;
 		ev_timer_in(w->loop, &t->timer, w->cfg->connect_timeout_ns);
 		return 0;
 	}
+	px_count(&w->stats.pools[t->pool].no_backend, 1);
 	return -EAGAIN;
+}
+
+/* The connection to the backend failed before any byte went through: another backend. */
+static int tcp_retry(struct px_tcp *t)
+{
+	tcp_fault(t);
+	tcp_release(t);
+	return tcp_attach(t);
 }
 
 /* One read into a direction's buffer; a short read means the socket is drained. */
@@ -133,8 +157,7 @@ static bool tcp_connected(struct px_tcp *t)
 	socklen_t len = sizeof(err);
 	getsockopt(t->s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err) {
-		tcp_release(t);	/* nothing was sent yet: another backend may do */
-		if (tcp_attach(t) < 0)
+		if (tcp_retry(t) < 0)	/* nothing was sent yet: another backend may do */
 			tcp_close(t);
 		return false;
 	}
@@ -150,8 +173,11 @@ static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, stru
 	int progress = 0;
 	if (*rd && !*eof) {
 		ssize_t n = relay_read(t->w, from, bp, rd, hup);
-		if (n > 0)
+		if (n > 0) {
 			progress = 1;
+			if (from == t->c.fd)
+				px_count(&t->ls->bytes_in, (uint64_t)n);
+		}
 		else if (n == 0) {
 			*eof = true;
 			progress = 1;
@@ -161,8 +187,11 @@ static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, stru
 	}
 	if (*wr && has(*bp)) {
 		ssize_t n = relay_write(to, *bp, wr);
-		if (n > 0)
+		if (n > 0) {
 			progress = 1;
+			if (to == t->c.fd)
+				px_count(&t->ls->bytes_out, (uint64_t)n);
+		}
 		else if (n != -EAGAIN)
 			return -1;
 	}
@@ -254,11 +283,8 @@ static void on_tcp_timeout(struct ev_loop *loop, struct ev_timer *timer)
 		tcp_pump(t);
 		return;
 	}
-	if (!t->connected) {	/* connecting took too long: another backend */
-		tcp_release(t);
-		if (tcp_attach(t) == 0)
-			return;
-	}
+	if (!t->connected && tcp_retry(t) == 0)	/* connecting took too long */
+		return;
 	tcp_close(t);
 }
 
@@ -269,6 +295,7 @@ static void tcp_close(struct px_tcp *t)
 	struct px_worker *w = t->w;
 	t->closed = true;
 	px_live_del(&t->live);
+	px_gauge_add(&t->ls->active, -1);
 	tcp_release(t);
 	close(t->c.fd);
 	ev_timer_stop(w->loop, &t->timer);
@@ -290,12 +317,15 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 	}
 	t->w = w;
 	t->l = l;
+	t->ls = &w->stats.listeners[l - w->cfg->listeners];
 	t->pool = l->pool;
 	t->backend = -1;
 	t->client_ip = client_ip;
 	ev_io_init(&t->c, fd, on_tcp_client, t);
 	ev_io_init(&t->s, -1, on_tcp_server, t);
 	ev_timer_init(&t->timer, on_tcp_timeout, t);
+	if (t->pool >= 0)
+		px_count(&w->stats.pools[t->pool].requests, 1);
 	if (t->pool < 0 || ev_io_set(w->loop, &t->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0 ||
 	    tcp_attach(t) < 0) {
 		close(fd);
@@ -303,5 +333,6 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		return;
 	}
 	px_live_add(w, &t->live, live_close);
+	px_gauge_add(&t->ls->active, 1);
 	t->c_rd = true;		/* data may have come with the connection */
 }

@@ -155,7 +155,7 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;	/* EAGAIN, or a transient error (EMFILE...): try again later */
-		l->w->accepted++;
+		px_count(&l->w->stats.listeners[l - l->w->listeners].accepted, 1);
 		set_nodelay(fd);
 		switch (l->cfg->mode) {
 		case PX_HTTP: px_http_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
@@ -315,6 +315,9 @@ int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *
 	if (!w->loop)
 		return -ENOMEM;
 	ev_timer_init(&w->reaper, reap, w);
+	int err = px_stats_init(w);
+	if (err)
+		return err;
 	w->pickers = calloc((size_t)cfg->npools + 1, sizeof(*w->pickers));
 	w->idle = calloc((size_t)cfg->npools + 1, sizeof(*w->idle));
 	w->listeners = calloc((size_t)cfg->nlisteners + 1, sizeof(*w->listeners));
@@ -333,11 +336,10 @@ int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *
 		w->listeners[i].w = w;
 		w->listeners[i].cfg = &cfg->listeners[i];
 		ev_io_init(&w->listeners[i].io, fd, on_accept, &w->listeners[i]);
-		int err = ev_io_set(w->loop, &w->listeners[i].io, EV_READ);
-		if (err)
+		if ((err = ev_io_set(w->loop, &w->listeners[i].io, EV_READ)))
 			return err;
 	}
-	int err = px_health_start(w, nworkers);
+	err = px_health_start(w, nworkers);
 	return err ? err : worker_vm(w, main_vm);
 }
 
@@ -382,6 +384,7 @@ void px_worker_fini(struct px_worker *w)
 	free(w->idle);
 	free(w->pickers);
 	free(w->listeners);
+	px_stats_fini(w);
 	afd_free(w->vm);
 	ev_loop_free(w->loop);
 }

@@ -89,7 +89,7 @@ static void phase_timer(struct px_conn *c)
 	ev_timer_in(c->w->loop, &c->timer, ns);
 }
 
-/* Reads and writes: a short one means the kernel has no more for now (edge-triggered). */
+/* Read into a buffer taken on demand (compacted when its end is reached). */
 static ssize_t read_into(struct px_worker *w, int fd, struct px_buf **bp, uint32_t *fwd,
 			 size_t limit, bool *ready, bool hup)
 {
@@ -103,36 +103,7 @@ static ssize_t read_into(struct px_worker *w, int fd, struct px_buf **bp, uint32
 		buf_compact(b, fwd);
 	if (b->end >= limit)
 		return -ENOBUFS;
-	size_t want = limit - b->end;
-	ssize_t n = recv(fd, b->data + b->end, want, 0);
-	if (n > 0) {
-		b->end += (uint32_t)n;
-		if ((size_t)n < want && !hup)	/* the end may be queued behind the data */
-			*ready = false;
-		return n;
-	}
-	if (n < 0 && errno == EAGAIN) {
-		*ready = false;
-		return -EAGAIN;
-	}
-	return n < 0 ? -errno : 0;
-}
-
-static ssize_t write_from(int fd, struct px_buf *b, uint32_t fwd, bool *ready)
-{
-	size_t want = fwd - b->start;
-	ssize_t n = send(fd, b->data + b->start, want, MSG_NOSIGNAL);
-	if (n > 0) {
-		b->start += (uint32_t)n;
-		if ((size_t)n < want)
-			*ready = false;
-		return n;
-	}
-	if (n < 0 && errno == EAGAIN) {
-		*ready = false;
-		return -EAGAIN;
-	}
-	return n < 0 ? -errno : 0;
+	return px_buf_recv(fd, b, limit, ready, hup);
 }
 
 /* ---- final answers made by the proxy itself ---- */
@@ -449,22 +420,35 @@ static int put(char *dst, size_t cap, size_t *at, const char *s, size_t n)
 	return 0;
 }
 
+/* The start line and the headers of a head, less hop-by-hop ones (and, when de-chunking,
+ * Transfer-Encoding): what both rewrites begin with. */
+static int copy_head(const struct px_conn *c, const char *src, const struct http_msg *m,
+		     char *dst, size_t cap, size_t *at)
+{
+	const char *eol = memchr(src, '\n', m->head_len);
+	int err = put(dst, cap, at, src, (size_t)(eol - src) + 1);
+	for (int i = 0; i < m->nheaders && !err; i++) {
+		const struct http_header *h = &m->headers[i];
+		if (hop_by_hop(src + h->name.off, h->name.len))
+			continue;
+		if (c->dechunk && h->name.len == 17 &&
+		    !strncasecmp(src + h->name.off, "transfer-encoding", 17))
+			continue;
+		err |= put(dst, cap, at, src + h->name.off, h->name.len);
+		err |= put(dst, cap, at, ": ", 2);
+		err |= put(dst, cap, at, src + h->value.off, h->value.len);
+		err |= put(dst, cap, at, "\r\n", 2);
+	}
+	return err;
+}
+
 /* The request head as the backend gets it: hop-by-hop headers dropped, X-Forwarded-For. */
 static int rewrite_request(struct px_conn *c, const char *src, const struct http_msg *m,
 			   char *dst, size_t cap)
 {
 	size_t at = 0;
-	const char *eol = memchr(src, '\n', m->head_len);
-	int err = put(dst, cap, &at, src, (size_t)(eol - src) + 1);
-	for (int i = 0; i < m->nheaders && !err; i++) {
-		const struct http_header *h = &m->headers[i];
-		if (hop_by_hop(src + h->name.off, h->name.len))
-			continue;
-		err |= put(dst, cap, &at, src + h->name.off, h->name.len);
-		err |= put(dst, cap, &at, ": ", 2);
-		err |= put(dst, cap, &at, src + h->value.off, h->value.len);
-		err |= put(dst, cap, &at, "\r\n", 2);
-	}
+	c->dechunk = false;	/* a request is forwarded as framed */
+	int err = copy_head(c, src, m, dst, cap, &at);
 	char ip[16], line[64];
 	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", c->client_ip >> 24, (c->client_ip >> 16) & 255,
 		 (c->client_ip >> 8) & 255, c->client_ip & 255);
@@ -490,20 +474,7 @@ static int rewrite_response(struct px_conn *c, const char *src, const struct htt
 			    char *dst, size_t cap)
 {
 	size_t at = 0;
-	const char *eol = memchr(src, '\n', m->head_len);
-	int err = put(dst, cap, &at, src, (size_t)(eol - src) + 1);
-	for (int i = 0; i < m->nheaders && !err; i++) {
-		const struct http_header *h = &m->headers[i];
-		if (hop_by_hop(src + h->name.off, h->name.len))
-			continue;
-		if (c->dechunk && h->name.len == 17 &&
-		    !strncasecmp(src + h->name.off, "transfer-encoding", 17))
-			continue;
-		err |= put(dst, cap, &at, src + h->name.off, h->name.len);
-		err |= put(dst, cap, &at, ": ", 2);
-		err |= put(dst, cap, &at, src + h->value.off, h->value.len);
-		err |= put(dst, cap, &at, "\r\n", 2);
-	}
+	int err = copy_head(c, src, m, dst, cap, &at);
 	if (!c->client_keepalive)
 		err |= put(dst, cap, &at, "Connection: close\r\n", 19);
 	else if (c->client_minor == 0)	/* an HTTP/1.0 client keeps alive only if told */
@@ -742,7 +713,7 @@ static bool step_proxy(struct px_conn *c)
 	bool progress = false;
 	ssize_t n;
 	if (s->wr && pending(c->cin, c->cfwd)) {	/* request bytes to the backend */
-		n = write_from(s->io.fd, c->cin, c->cfwd, &s->wr);
+		n = px_buf_send(s->io.fd, c->cin, c->cfwd, &s->wr);
 		if (n > 0) {
 			c->sent_any = progress = true;
 		} else if (n != -EAGAIN) {
@@ -776,7 +747,7 @@ static bool step_proxy(struct px_conn *c)
 		progress |= r == 1;
 	}
 	if (c->c_wr && pending(c->sin, c->sfwd)) {	/* response bytes to the client */
-		n = write_from(c->c.fd, c->sin, c->sfwd, &c->c_wr);
+		n = px_buf_send(c->c.fd, c->sin, c->sfwd, &c->c_wr);
 		if (n > 0) {
 			px_count(&c->ls->bytes_out, (uint64_t)n);
 			progress = true;
@@ -813,7 +784,7 @@ static bool step_proxy(struct px_conn *c)
 static bool step_closing(struct px_conn *c)
 {
 	if (c->c_wr && pending(c->sin, c->sfwd)) {
-		ssize_t n = write_from(c->c.fd, c->sin, c->sfwd, &c->c_wr);
+		ssize_t n = px_buf_send(c->c.fd, c->sin, c->sfwd, &c->c_wr);
 		if (n < 0 && n != -EAGAIN) {
 			close_conn(c);
 			return false;

@@ -229,6 +229,8 @@ void px_worker_stop(struct px_worker *w);
 void px_worker_fini(struct px_worker *w);
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
+ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup);
+ssize_t px_buf_send(int fd, struct px_buf *b, uint32_t upto, bool *ready);
 int px_connect(struct px_worker *w, const struct lb_backend *b);	/* fd or -errno */
 struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend);	/* NULL: errno */
 void px_sconn_close(struct px_sconn *s);

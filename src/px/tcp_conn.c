@@ -105,7 +105,7 @@ static int tcp_retry(struct px_tcp *t)
 	return tcp_attach(t);
 }
 
-/* One read into a direction's buffer; a short read means the socket is drained. */
+/* One read into a direction's buffer, taken on demand. */
 static ssize_t relay_read(struct px_worker *w, int fd, struct px_buf **bp, bool *ready,
 			  bool hup)
 {
@@ -116,36 +116,7 @@ static ssize_t relay_read(struct px_worker *w, int fd, struct px_buf **bp, bool 
 		b->start = b->end = 0;
 	if (b->end == PX_BUF_SIZE)
 		return -ENOBUFS;
-	size_t want = PX_BUF_SIZE - b->end;
-	ssize_t n = recv(fd, b->data + b->end, want, 0);
-	if (n > 0) {
-		b->end += (uint32_t)n;
-		if ((size_t)n < want && !hup)	/* the end may be queued behind the data */
-			*ready = false;
-		return n;
-	}
-	if (n < 0 && errno == EAGAIN) {
-		*ready = false;
-		return -EAGAIN;
-	}
-	return n < 0 ? -errno : 0;
-}
-
-static ssize_t relay_write(int fd, struct px_buf *b, bool *ready)
-{
-	size_t want = b->end - b->start;
-	ssize_t n = send(fd, b->data + b->start, want, MSG_NOSIGNAL);
-	if (n > 0) {
-		b->start += (uint32_t)n;
-		if ((size_t)n < want)
-			*ready = false;
-		return n;
-	}
-	if (n < 0 && errno == EAGAIN) {
-		*ready = false;
-		return -EAGAIN;
-	}
-	return n < 0 ? -errno : 0;
+	return px_buf_recv(fd, b, PX_BUF_SIZE, ready, hup);
 }
 
 static bool has(const struct px_buf *b) { return b && b->start < b->end; }
@@ -186,7 +157,7 @@ static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, stru
 			return -1;
 	}
 	if (*wr && has(*bp)) {
-		ssize_t n = relay_write(to, *bp, wr);
+		ssize_t n = px_buf_send(to, *bp, (*bp)->end, wr);
 		if (n > 0) {
 			progress = 1;
 			if (to == t->c.fd)

@@ -50,6 +50,44 @@ void px_buf_put(struct px_worker *w, struct px_buf *b)
 	w->nfreebufs++;
 }
 
+/* One recv into b's free space below limit. Sockets are edge-triggered: a short read means
+ * the kernel has no more for now and clears *ready, unless the peer shut its side (its end
+ * of stream may be queued behind the data, and no new edge would announce it). */
+ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup)
+{
+	size_t want = limit - b->end;
+	ssize_t n = recv(fd, b->data + b->end, want, 0);
+	if (n > 0) {
+		b->end += (uint32_t)n;
+		if ((size_t)n < want && !hup)
+			*ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		*ready = false;
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : 0;
+}
+
+/* One send of b->data[start..upto); a short write clears *ready. */
+ssize_t px_buf_send(int fd, struct px_buf *b, uint32_t upto, bool *ready)
+{
+	size_t want = upto - b->start;
+	ssize_t n = send(fd, b->data + b->start, want, MSG_NOSIGNAL);
+	if (n > 0) {
+		b->start += (uint32_t)n;
+		if ((size_t)n < want)
+			*ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		*ready = false;
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : 0;
+}
+
 /* ---- deferred frees: an event batch may still hold pointers to a closed connection ---- */
 struct grave {
 	struct grave *next;

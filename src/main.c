@@ -19,6 +19,7 @@ static const char usage[] =
 	"  -e, --evaluate CODE   evaluate CODE\n"
 	"  -i, --interactive     start the REPL after the files and code\n"
 	"      --demo            run the demo: a load balancer on :8080 over two demo backends\n"
+	"      --check FILE      load a configuration without serving it: exit 0 if it is good\n"
 	"      --max-steps N     step budget for each evaluation (0: none)\n"
 	"      --data-size BYTES size of the data space (default 1048576)\n"
 	"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
 		.readline = host_readline, .host = &h,
 	};
 	int interactive = 0, actions = 0, demo = 0;
-	const char *metrics = NULL;
+	const char *metrics = NULL, *check = NULL;
 	int64_t max_steps = 0;
 
 	/* options first: they shape the VM */
@@ -151,6 +152,13 @@ int main(int argc, char **argv)
 				max_steps = v;
 			else
 				o.data_size = (size_t)v;
+		} else if (!strcmp(a, "--check")) {
+			if (++i >= argc) {
+				fprintf(stderr, "afd: --check needs a FILE\n%s", usage);
+				return 2;
+			}
+			check = argv[i];
+			actions++;
 		} else if (!strcmp(a, "--metrics")) {
 			if (++i >= argc) {
 				fprintf(stderr, "afd: --metrics needs ADDR:PORT\n%s", usage);
@@ -189,6 +197,20 @@ int main(int argc, char **argv)
 		afd_free(vm);
 		return 2;
 	}
+	if (check) {	/* like nginx -t: evaluate it, let handle-requests check instead of serve */
+		px->check_only = true;
+		int err = afd_include(vm, check);
+		if (err && err != AFD_THROW_BYE && vm && afd_last_error(vm)->code)
+			report(vm);
+		else if (!err && !px->checked)	/* no handle-requests: check what was built */
+			err = px_config_check(px->cfg);
+		bool good = !err || err == AFD_THROW_BYE;
+		if (good)
+			fprintf(stderr, "afd: %s: configuration ok\n", check);
+		px_detach(px);
+		afd_free(vm);
+		return good ? 0 : 1;
+	}
 	if (demo) {
 		int err = afd_eval(vm, afd_demo[0].text, strlen(afd_demo[0].text), afd_demo[0].name);
 		if (err && err != AFD_THROW_BYE)
@@ -201,7 +223,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int err = 0;
-		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size") || !strcmp(a, "--metrics")) {
+		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size") || !strcmp(a, "--metrics") ||
+		    !strcmp(a, "--check")) {
 			i++;
 			continue;
 		} else if (!strcmp(a, "-e") || !strcmp(a, "--evaluate")) {

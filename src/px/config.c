@@ -493,8 +493,14 @@ static int w_each_backend(afd_vm *vm, void *ctx)
 /* handle-requests ( -- ) serve until SIGINT or SIGTERM; in a worker, the end of replay */
 static int w_handle_requests(afd_vm *vm, void *ctx)
 {
+	struct px_vmctx *x = ctx;
 	if (is_worker(ctx))
 		return AFD_THROW_BYE;
+	if (x->check_only) {	/* afd --check: the configuration is complete here */
+		x->checked = true;
+		int err = px_config_check(x->cfg);
+		return err ? err : AFD_THROW_BYE;
+	}
 	return px_serve(ctx);
 }
 

@@ -93,6 +93,8 @@ struct px_vmctx {
 	afd_vm *vm;
 	int iter_pool;		/* each-backend's place */
 	uint32_t iter_next;
+	bool check_only;	/* afd --check: handle-requests checks instead of serving */
+	bool checked;
 };
 
 
@@ -214,6 +216,8 @@ int px_metrics_option(struct px_vmctx *ctx, const char *addr_port);	/* --metrics
 
 /* serve.c */
 int px_serve(struct px_vmctx *ctx);	/* blocks until SIGINT or SIGTERM */
+/* Can this configuration be served? Problems are written to stderr; 0 or a THROW code. */
+int px_config_check(const struct px_config *cfg);
 
 /* health.c */
 int px_health_start(struct px_worker *w, int nworkers);

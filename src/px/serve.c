@@ -33,18 +33,39 @@ static void announce(const struct px_config *cfg, int workers)
 	fprintf(stderr, "afd: %d worker%s\n", workers, workers == 1 ? "" : "s");
 }
 
+int px_config_check(const struct px_config *cfg)
+{
+	int err = 0;
+	if (cfg->nlisteners == 0) {
+		fprintf(stderr, "afd: handle-requests: nothing to listen on\n");
+		err = -32;
+	}
+	for (int i = 0; i < cfg->nlisteners; i++) {
+		const struct px_listener_cfg *l = &cfg->listeners[i];
+		if (l->mode != PX_STATIC && l->pool < 0) {
+			fprintf(stderr, "afd: handle-requests: the listener on port %u has no pool\n",
+				l->port);
+			err = -32;
+		}
+		for (int k = 0; k < i; k++)
+			if (cfg->listeners[k].port == l->port && cfg->listeners[k].ip == l->ip) {
+				fprintf(stderr, "afd: handle-requests: port %u is listened on twice\n",
+					l->port);
+				err = -32;
+			}
+	}
+	for (int p = 0; p < cfg->npools; p++)
+		if (cfg->pools[p]->n == 0)	/* a warning: every request would get 503 */
+			fprintf(stderr, "afd: warning: pool %s has no backend\n", cfg->pools[p]->name);
+	return err;
+}
+
 int px_serve(struct px_vmctx *ctx)
 {
 	struct px_config *cfg = ctx->cfg;
-	if (cfg->nlisteners == 0) {
-		fprintf(stderr, "afd: handle-requests: nothing to listen on\n");
-		return -32;
-	}
-	for (int i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].mode != PX_STATIC && cfg->listeners[i].pool < 0) {
-			fprintf(stderr, "afd: handle-requests: a listener has no pool\n");
-			return -32;
-		}
+	int bad = px_config_check(cfg);
+	if (bad)
+		return bad;
 	int n = cfg->workers ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;

@@ -384,5 +384,30 @@ else
     end
 fi
 
+# ---- afd --check FILE: a configuration loaded, not served (like nginx -t) ----
+begin "--check: a good configuration exits 0 and binds nothing"
+printf '%s\n' '"b" 127.0.0.1 18971 http-static-server' \
+    ': p pool-create "p" 127.0.0.1 18971 1 add-backend ;' \
+    'p 127.0.0.1 18970 listen handle-requests' > "$TMP/good.fs"
+run -- "$AFD" --check "$TMP/good.fs"
+want_rc 0
+[[ "$ERR" == *"configuration ok"* ]] || problem "stderr $(show "$ERR") lacks 'configuration ok'"
+if command -v ss >/dev/null && ss -ltn | grep -qE ':1897[01] '; then problem "a port is bound"; fi
+end
+
+begin "--check: a malformed address is reported at its line and column, exit 1"
+printf '%s\n' 'pool-create "p"' '  300.1.1.1 80 1 add-backend' > "$TMP/bad.fs"
+run -- "$AFD" --check "$TMP/bad.fs"
+want_rc 1
+[[ "$ERR" == *"bad.fs:2:3: error: 300.1.1.1: invalid IPv4 literal"* ]] || problem "stderr $(show "$ERR")"
+end
+
+begin "--check: a configuration with nothing to listen on fails"
+printf '%s\n' 'pool-create "p" 127.0.0.1 18972 1 add-backend' > "$TMP/nolisten.fs"
+run -- "$AFD" --check "$TMP/nolisten.fs"
+want_rc 1
+[[ "$ERR" == *"nothing to listen on"* ]] || problem "stderr $(show "$ERR")"
+end
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

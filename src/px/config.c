@@ -25,6 +25,7 @@ struct px_config *px_config_new(void)
 	cfg->server_timeout_ns = 30000 * MS;
 	cfg->backend_idle_ns = 10000 * MS;
 	cfg->tcp_idle_ns = 600000 * MS;
+	cfg->drain_timeout_ns = 10000 * MS;
 	cfg->max_retries = 2;
 	return cfg;
 }
@@ -335,6 +336,10 @@ static int w_idle_timeout(afd_vm *vm, void *ctx)
 {
 	return set_timeout(vm, ctx, &cfg_of(ctx)->idle_timeout_ns);
 }
+static int w_drain_timeout(afd_vm *vm, void *ctx)
+{
+	return set_timeout(vm, ctx, &cfg_of(ctx)->drain_timeout_ns);
+}
 
 /* ---- health checks of the current pool ---- */
 static struct px_check_cfg *current_check(void *ctx)
@@ -524,6 +529,7 @@ static const struct {
 	{ "server-timeout", "( ms -- )", w_server_timeout },
 	{ "connect-timeout", "( ms -- )", w_connect_timeout },
 	{ "idle-timeout", "( ms -- )", w_idle_timeout },
+	{ "drain-timeout", "( ms -- )", w_drain_timeout },
 	{ "hash-by-client", "( -- )", w_hash_client },
 	{ "hash-by-header", "( c-addr u -- )", w_hash_header },
 	{ "hash-by-cookie", "( c-addr u -- )", w_hash_cookie },

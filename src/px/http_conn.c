@@ -520,7 +520,7 @@ static int start_request(struct px_conn *c)
 		return -1;
 	}
 	const char *src = b->data + b->start;
-	c->client_keepalive = m->keep_alive;
+	c->client_keepalive = m->keep_alive && !w->draining;
 	c->client_minor = (uint8_t)m->minor;
 	c->head_method = m->method.len == 4 && !memcmp(src + m->method.off, "HEAD", 4);
 	c->req_body = (uint8_t)m->body;
@@ -892,6 +892,17 @@ static void close_conn(struct px_conn *c)
 
 static void live_close(void *c) { close_conn(c); }
 
+/* SIGTERM: an idle keep-alive client is closed now; one in the middle of an exchange gets
+ * its answer with Connection: close. */
+static void live_drain(void *p)
+{
+	struct px_conn *c = p;
+	if (c->state == ST_HEAD && !buf_len(c->cin))
+		close_conn(c);
+	else
+		c->client_keepalive = false;
+}
+
 void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		    uint32_t client_ip)
 {
@@ -913,7 +924,7 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 		free(c);
 		return;
 	}
-	px_live_add(w, &c->live, live_close);
+	px_live_add(w, &c->live, live_close, live_drain);
 	px_gauge_add(&c->ls->active, 1);
 	c->c_rd = true;		/* accepted after data may have arrived: look at once */
 	phase_timer(c);

@@ -63,6 +63,7 @@ struct px_config {
 	uint64_t server_timeout_ns;	/* time for a backend to answer */
 	uint64_t backend_idle_ns;	/* kept-alive backend connections idle at most this */
 	uint64_t tcp_idle_ns;		/* an L4 connection with no traffic for this long ends */
+	uint64_t drain_timeout_ns;	/* SIGTERM waits this long for connections to finish */
 	int max_retries;
 	uint32_t metrics_ip;		/* metrics-listen: GET /metrics there; port 0: none */
 	uint16_t metrics_port;
@@ -82,7 +83,9 @@ struct px_conn;
 /* Every client connection starts with this, so a worker can end them all when it stops. */
 struct px_live {
 	struct px_live *next, **prevp;
-	void (*close)(void *conn);
+	struct px_worker *w;
+	void (*close)(void *conn);	/* end it now */
+	void (*drain)(void *conn);	/* end it once its current exchange is done, or NULL */
 };
 
 /* What the proxy's Forth words work on: the main VM builds cfg; a worker's VM only reads
@@ -186,6 +189,7 @@ struct px_worker {
 	const char *routing_buf;
 	const struct http_msg *routing_msg;
 	struct px_live *live;		/* client connections open now */
+	bool draining;			/* SIGTERM: no new connections; ends when live is empty */
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
 	struct px_stats stats;		/* metrics.c */
@@ -231,6 +235,7 @@ int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *
 int px_worker_start(struct px_worker *w);
 void px_worker_stop(struct px_worker *w);
 void px_worker_fini(struct px_worker *w);
+void px_worker_drain(struct px_worker *w);	/* from another thread */
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup);
@@ -243,7 +248,8 @@ void px_idle_put(struct px_sconn *s);
 void px_http_server_event(struct px_conn *c);	/* s->rd / s->wr changed */
 uint64_t px_rand(struct px_worker *w);
 void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *));
-void px_live_add(struct px_worker *w, struct px_live *l, void (*close)(void *));
+void px_live_add(struct px_worker *w, struct px_live *l, void (*close)(void *),
+		 void (*drain)(void *));
 void px_live_del(struct px_live *l);
 
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */

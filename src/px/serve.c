@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "px.h"
 
@@ -60,6 +61,34 @@ int px_config_check(const struct px_config *cfg)
 	return err;
 }
 
+/* SIGTERM: the workers stop accepting and end once their connections are done; whatever is
+ * still open after the timeout is closed. */
+static void drain_workers(struct px_worker *ws, int n, uint64_t timeout_ns)
+{
+	fprintf(stderr, "afd: SIGTERM: draining (at most %llu ms)\n",
+		(unsigned long long)(timeout_ns / 1000000));
+	for (int i = 0; i < n; i++)
+		px_worker_drain(&ws[i]);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);	/* pthread_timedjoin_np's clock */
+	until.tv_sec += (time_t)(timeout_ns / 1000000000u);
+	until.tv_nsec += (long)(timeout_ns % 1000000000u);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	int late = 0;
+	for (int i = 0; i < n; i++) {
+		if (pthread_timedjoin_np(ws[i].thread, NULL, &until) == 0)
+			ws[i].thread = 0;	/* done: px_worker_stop has nothing to stop */
+		else
+			late++;
+	}
+	if (late)
+		fprintf(stderr, "afd: drain timeout: closing what %d worker%s still had open\n", late,
+			late == 1 ? "" : "s");
+}
+
 int px_serve(struct px_vmctx *ctx)
 {
 	struct px_config *cfg = ctx->cfg;
@@ -73,6 +102,7 @@ int px_serve(struct px_vmctx *ctx)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	struct px_worker *ws = calloc((size_t)n, sizeof(*ws));
 	int err = ws ? 0 : -ENOMEM, started = 0;
@@ -88,7 +118,10 @@ int px_serve(struct px_vmctx *ctx)
 		announce(cfg, n);
 		int sig;
 		sigwait(&stop, &sig);
-		fprintf(stderr, "afd: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		if (sig == SIGTERM)
+			drain_workers(ws, started, cfg->drain_timeout_ns);
+		else
+			fprintf(stderr, "afd: %s: stopping now\n", sig == SIGINT ? "SIGINT" : "SIGQUIT");
 	}
 	px_metrics_stop(metrics);	/* it reads the workers' counters: first */
 	for (int i = 0; i < started; i++)

@@ -48,7 +48,7 @@ static int answer(struct px_static *s, const struct http_msg *m, const char *src
 	int n = snprintf(o->data + o->end, room,
 			 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 			 "Server: afd-static\r\n%s\r\n", l->bodylen,
-			 m->keep_alive ? "" : "Connection: close\r\n");
+			 m->keep_alive && !s->w->draining ? "" : "Connection: close\r\n");
 	if (n < 0 || (size_t)n + (head ? 0 : l->bodylen) > room)
 		return -1;
 	o->end += (uint32_t)n;
@@ -91,7 +91,7 @@ static int serve(struct px_static *s)
 		s->chunked = m->body == HTTP_BODY_CHUNKED;
 		if (s->chunked)
 			http_chunked_init(&s->chunk);
-		if (!m->keep_alive)
+		if (!m->keep_alive || s->w->draining)
 			s->closing = true;
 	}
 	if (b && b->start == b->end)
@@ -158,6 +158,15 @@ static void on_static_timeout(struct ev_loop *loop, struct ev_timer *t)
 
 static void live_close(void *s) { static_close(s); }
 
+static void live_drain(void *p)
+{
+	struct px_static *s = p;
+	if (!s->in && !s->out)	/* idle between requests */
+		static_close(s);
+	else
+		s->closing = true;
+}
+
 void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l)
 {
 	struct px_static *s = calloc(1, sizeof(*s));
@@ -169,7 +178,7 @@ void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg 
 	s->l = l;
 	ev_io_init(&s->io, fd, on_static, s);
 	ev_timer_init(&s->timer, on_static_timeout, s);
-	px_live_add(w, &s->live, live_close);
+	px_live_add(w, &s->live, live_close, live_drain);
 	ev_io_set(w->loop, &s->io, EV_READ);
 	ev_timer_in(w->loop, &s->timer, w->cfg->client_timeout_ns);
 }

@@ -303,7 +303,7 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		free(t);
 		return;
 	}
-	px_live_add(w, &t->live, live_close);
+	px_live_add(w, &t->live, live_close, NULL);	/* an L4 stream ends when its ends do */
 	px_gauge_add(&t->ls->active, 1);
 	t->c_rd = true;		/* data may have come with the connection */
 }

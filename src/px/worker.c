@@ -123,9 +123,12 @@ static void reap(struct ev_loop *loop, struct ev_timer *t)
 }
 
 /* ---- client connections open now ---- */
-void px_live_add(struct px_worker *w, struct px_live *l, void (*close_fn)(void *))
+void px_live_add(struct px_worker *w, struct px_live *l, void (*close_fn)(void *),
+		 void (*drain_fn)(void *))
 {
+	l->w = w;
 	l->close = close_fn;
+	l->drain = drain_fn;
 	l->next = w->live;
 	if (l->next)
 		l->next->prevp = &l->next;
@@ -141,6 +144,8 @@ void px_live_del(struct px_live *l)
 	if (l->next)
 		l->next->prevp = l->prevp;
 	l->prevp = NULL;
+	if (l->w->draining && !l->w->live)
+		ev_stop(l->w->loop);	/* the last connection of a draining worker */
 }
 
 /* ---- sockets ---- */
@@ -388,6 +393,32 @@ int px_worker_start(struct px_worker *w)
 
 static void stop_loop(struct ev_loop *loop, void *arg) { ev_stop(loop); }
 
+/* On the worker's thread: stop accepting, let every connection finish what it is doing. */
+static void drain(struct ev_loop *loop, void *arg)
+{
+	struct px_worker *w = arg;
+	w->draining = true;
+	for (int i = 0; i < w->cfg->nlisteners; i++)
+		if (w->listeners[i].io.fd >= 0) {
+			ev_io_set(loop, &w->listeners[i].io, 0);
+			close(w->listeners[i].io.fd);
+			w->listeners[i].io.fd = -1;
+		}
+	for (struct px_live *l = w->live, *next; l; l = next) {
+		next = l->next;	/* draining may close it at once */
+		if (l->drain)
+			l->drain(l);
+	}
+	if (!w->live)
+		ev_stop(loop);
+}
+
+void px_worker_drain(struct px_worker *w)
+{
+	if (w->thread)
+		ev_call(w->loop, drain, w);
+}
+
 void px_worker_stop(struct px_worker *w)
 {
 	if (w->thread) {
@@ -399,8 +430,9 @@ void px_worker_stop(struct px_worker *w)
 void px_worker_fini(struct px_worker *w)
 {
 	for (int i = 0; w->listeners && i < w->cfg->nlisteners; i++)
-		if (w->listeners[i].io.fd > 0)
+		if (w->listeners[i].io.fd >= 0)
 			close(w->listeners[i].io.fd);
+	w->draining = false;	/* closing what is left must not stop a loop that is gone */
 	for (int p = 0; w->idle && p < w->cfg->npools; p++) {
 		for (int b = 0; w->idle[p] && b < LB_MAX_BACKENDS; b++)
 			while (w->idle[p][b])

@@ -845,9 +845,39 @@ EOF
 }
 
 # ======================================================================================
+# 17. SIGTERM drains: in-flight requests finish (Connection: close), then afd exits 0
+# ======================================================================================
+case_drain() {
+	local B=18070
+	claim $B || return
+	start_py slow $((B + 1)) http $((B + 1)) "$T/drain-slow.log" || { notok "drain: python backend" ""; return; }
+	start_afd drain $((B + 10)) <<EOF || { notok "drain: afd starts" "see above"; return; }
+pool-create "p" 127.0.0.1 $((B + 1)) 1 add-backend
+127.0.0.1 $((B + 10)) listen  2 workers  5000 drain-timeout  handle-requests
+EOF
+	local pid=$LAST
+	( curl -s -i --max-time 5 "http://127.0.0.1:$((B + 10))/slow/1200" > "$T/drain.out"; echo "rc=$?" >> "$T/drain.out" ) &
+	local cpid=$!
+	sleep 0.3
+	local t0=$(date +%s.%N)
+	kill -TERM "$pid"
+	wait "$pid"
+	local rc=$? secs
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	wait "$cpid"
+	check "drain: afd exits 0 once the request in flight is answered ($secs s)" "rc $rc" \
+		test "$rc" = 0
+	check "drain: the request in flight gets its whole answer, with Connection: close" \
+		"$(head -c 300 "$T/drain.out")" \
+		test "$(grep -c '^HTTP/1.1 200\|^Connection: close\|^rc=0' "$T/drain.out")" = 3
+	CASE_PIDS=("${CASE_PIDS[@]/$pid:*/}")	# it has exited: end_case must not wait for it
+	end_case
+}
+
+# ======================================================================================
 TIMES=""
 ALL="round_robin wrr algorithms host_routing keepalive xff bodies errors smuggling failover
-     slowloris concurrency l4 demo bad_config hash_keys"
+     slowloris concurrency l4 demo bad_config hash_keys drain"
 for c in ${ONLY:-$ALL}; do
 	t=$(date +%s.%N)
 	"case_$c"

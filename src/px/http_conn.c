@@ -892,12 +892,14 @@ static void close_conn(struct px_conn *c)
 
 static void live_close(void *c) { close_conn(c); }
 
-/* SIGTERM: an idle keep-alive client is closed now; one in the middle of an exchange gets
- * its answer with Connection: close. */
+/* SIGTERM: a connection without a whole request yet (idle, or a head still arriving) is
+ * closed now: nothing was accepted, and clients retry a request whose connection closed
+ * before any answer. One in the middle of an exchange gets its answer with Connection:
+ * close. */
 static void live_drain(void *p)
 {
 	struct px_conn *c = p;
-	if (c->state == ST_HEAD && !buf_len(c->cin))
+	if (c->state == ST_HEAD)
 		close_conn(c);
 	else
 		c->client_keepalive = false;

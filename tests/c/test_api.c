@@ -18,26 +18,7 @@
 #include <unistd.h>
 #include <afd/forth.h>
 
-/* ---- harness ---- */
-static int g_fail;		/* CHECK failures in the current test (in its child) */
-static const char *g_test;	/* name of the running test */
-
-static void fail_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s:%d: %s: ", file, line, g_test);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	g_fail++;
-}
-
-#define CHECK(cond) do { if (!(cond)) fail_at(__FILE__, __LINE__, "CHECK failed: %s", #cond); } while (0)
-#define CHECK_INT(got, want) do { \
-	long long g_ = (long long)(got), w_ = (long long)(want); \
-	if (g_ != w_) fail_at(__FILE__, __LINE__, "%s is %lld, want %lld", #got, g_, w_); \
-} while (0)
+#include "harness.h"
 #define CHECK_STR(got, want) do { \
 	const char *g_ = (got), *w_ = (want); \
 	if (!g_ || strcmp(g_, w_)) \
@@ -1517,12 +1498,6 @@ static void test_hostile_marker_running(void)
 
 /* ================================================================================ */
 
-struct test {
-	const char *name;
-	void (*fn)(void);
-	int timeout;	/* seconds */
-};
-#define T(f, secs) { #f, f, secs }
 
 static const struct test tests[] = {
 	T(test_new_default_and_free, 5),
@@ -1560,50 +1535,12 @@ static const struct test tests[] = {
 
 int main(int argc, char **argv)
 {
-	const char *only = argc > 1 ? argv[1] : NULL;
-	int passed = 0, failed = 0;
 	snprintf(g_tmproot, sizeof(g_tmproot), "/tmp/afd-test-api-XXXXXX");
 	if (!mkdtemp(g_tmproot)) {
 		perror("mkdtemp");
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(*tests); i++) {
-		const struct test *t = &tests[i];
-		if (only && !strstr(t->name, only))
-			continue;
-		fflush(stdout);
-		fflush(stderr);
-		pid_t pid = fork();
-		if (pid < 0) {
-			perror("fork");
-			return 2;
-		}
-		if (pid == 0) {
-			g_test = t->name;
-			g_fail = 0;
-			alarm((unsigned)t->timeout);
-			t->fn();
-			fflush(stdout);
-			fflush(stderr);
-			_exit(g_fail ? 1 : 0);
-		}
-		int status;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			passed++;
-			continue;
-		}
-		failed++;
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-			fprintf(stderr, "FAIL %s: timed out after %d s\n", t->name, t->timeout);
-		else if (WIFSIGNALED(status))
-			fprintf(stderr, "FAIL %s: killed by signal %d (%s)\n", t->name,
-				WTERMSIG(status), strsignal(WTERMSIG(status)));
-		else
-			fprintf(stderr, "FAIL %s\n", t->name);
-	}
+	int failed = run_tests(tests, sizeof(tests) / sizeof(*tests), argc > 1 ? argv[1] : NULL);
 	rm_rf(g_tmproot);
-	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -691,11 +690,7 @@ static int listen_metrics(struct px_metrics *m)
 
 static void *metrics_main(void *arg)
 {
-	struct px_metrics *m = arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals go to the main thread */
-	ev_run(m->loop);
+	px_thread_loop(((struct px_metrics *)arg)->loop);
 	return NULL;
 }
 

@@ -236,6 +236,7 @@ int px_worker_start(struct px_worker *w);
 void px_worker_stop(struct px_worker *w);
 void px_worker_fini(struct px_worker *w);
 void px_worker_drain(struct px_worker *w);	/* from another thread */
+void px_thread_loop(struct ev_loop *loop);	/* run a loop, signals to the main thread */
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup);

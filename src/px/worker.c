@@ -337,13 +337,18 @@ static int worker_vm(struct px_worker *w, afd_vm *main_vm)
 	return 0;
 }
 
-static void *worker_main(void *arg)
+/* The body of every proxy thread: its loop, with signals left to the main thread. */
+void px_thread_loop(struct ev_loop *loop)
 {
-	struct px_worker *w = arg;
 	sigset_t all;
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals go to the main thread */
-	ev_run(w->loop);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	ev_run(loop);
+}
+
+static void *worker_main(void *arg)
+{
+	px_thread_loop(((struct px_worker *)arg)->loop);
 	return NULL;
 }
 

@@ -7,7 +7,7 @@
 # backend), "off" (its only backend disabled), and "l4" (tcp-mode). Known traffic goes
 # through each (2xx, the proxy's own 400 and 503, retries, a TCP relay); the scrape must
 # then hold exactly the counts that traffic implies, and pass `promtool check metrics`
-# (installed with apt-get when missing; a visible SKIP when it cannot be).
+# (scripts/deps.sh unpacks it into build/tools; a visible SKIP when there is none).
 # Loopback only, ports 18900-18999, bounded loads; only the processes started here are
 # stopped, by their PID. Prints "ok - ..." / "not ok - ..." / "SKIP - ...", then
 # "N passed, N failed"; exits non-zero on a failure.
@@ -22,32 +22,7 @@ MPORT=$((B + 20))
 N_CONNS=4 N_PER=10	# web: 4 keep-alive connections of 10 requests each
 N_OK=$((N_CONNS * N_PER)) N_BAD=2 N_DEAD=3 N_FLAKY=4 N_OFF=2
 PIDS=()
-PASS=0 FAIL=0
-
-# alive PID: a job of this shell still running (never a recycled PID of someone else's)
-alive() { [[ " $(jobs -rp | tr '\n' ' ') " == *" $1 "* ]]; }
-
-cleanup() {
-	local p
-	exec 3>&- 2>/dev/null
-	for p in "${PIDS[@]}"; do alive "$p" && kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 40); do alive "$p" || break; sleep 0.05; done
-		alive "$p" && kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $1"; PASS=$((PASS + 1)); }
-notok() {
-	echo "not ok - $1"
-	shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-	FAIL=$((FAIL + 1))
-}
-skip() { echo "SKIP - $1 ($2)"; }
+. "$(dirname "$0")/lib.sh"
 note() { printf '#   %s\n' "$*"; }
 
 # ---- the scrape ----

@@ -21,30 +21,7 @@ T0=$(date +%s.%N)
 PIDS=()		# everything started here, stopped at exit
 CASE_PIDS=()	# started by the current case, stopped at its end
 AFD_BAD=()	# afd processes that did not end cleanly on SIGTERM
-PASS=0 FAIL=0
-
-# alive PID: a job of this shell still running (never a recycled PID of someone else's)
-alive() { [[ " $(jobs -rp | tr '\n' ' ') " == *" $1 "* ]]; }
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do alive "$p" && kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 20); do alive "$p" || break; sleep 0.05; done
-		alive "$p" && kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $1"; PASS=$((PASS + 1)); }
-notok() {
-	echo "not ok - $1"
-	shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-	FAIL=$((FAIL + 1))
-}
+. "$HERE/lib.sh"
 # check NAME DETAIL COMMAND...: ok if the command succeeds, else not ok with the detail
 check() {
 	local name=$1 detail=$2

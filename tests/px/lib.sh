@@ -17,6 +17,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_tcp PORT: poll until a connection is accepted (bounded, ~5 s), sending nothing
+wait_tcp() {
+	local i
+	for i in $(seq 100); do
+		(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 ok() { echo "ok - $1"; PASS=$((PASS + 1)); }
 notok() {
 	echo "not ok - $1"

@@ -46,14 +46,6 @@ settle() {
 	for i in $(seq 60); do scrape; [ "$(val "$1")" = "$2" ] && return 0; sleep 0.05; done
 	return 1
 }
-wait_port() {
-	local i
-	for i in $(seq 100); do
-		(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # ---- the configuration ----
 for p in $((B + 1)) $((B + 2)) $((B + 3)) $WEB $DEAD $FLAKY $OFF $L4 $MPORT $((B + 30)); do
@@ -83,7 +75,7 @@ EOF
 "$AFD" "$T/m.fs" > "$T/afd.log" 2>&1 &
 AFD_PID=$!
 PIDS+=("$AFD_PID")
-if ! wait_port "$MPORT"; then	# bound after every listener: the proxy listens too
+if ! wait_tcp "$MPORT"; then	# bound after every listener: the proxy listens too
 	notok "afd starts with metrics-listen" "$(cat "$T/afd.log")"
 	echo "$PASS passed, $FAIL failed"
 	exit 1

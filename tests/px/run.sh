@@ -46,15 +46,6 @@ wait_http() {
 	done
 	return 1
 }
-# wait_tcp PORT: poll until a connection is accepted (bounded, ~5 s), sending nothing
-wait_tcp() {
-	local i
-	for i in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # start_afd NAME [WAIT_PORT [tcp]] < config: start afd on the configuration; LAST is its PID
 start_afd() {

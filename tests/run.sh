@@ -38,8 +38,10 @@ for t in "$TESTS"/test_*; do
 done
 suite "Forth word sets" bash tests/forth/run.sh "$AFD"
 suite "command line" bash tests/cli/run.sh "$AFD"
-suite "load balancer" bash tests/px/run.sh "$AFD"
-suite "metrics" bash tests/px/metrics.sh "$AFD"
+# The network suites use fixed loopback ports: one checkout at a time runs them on a machine.
+LOCK=${AFD_NET_LOCK:-/tmp/afd-net-tests.lock}
+suite "load balancer" flock "$LOCK" bash tests/px/run.sh "$AFD"
+suite "metrics" flock "$LOCK" bash tests/px/metrics.sh "$AFD"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 #define MS 1000000ull
@@ -560,6 +561,8 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 	for (const struct lb_algo *a = lb_algo_first(); a; a = a->next, i++)
 		if (afd_register(vm, a->name, "( -- algo )", w_algo, (void *)i) < 0)
 			return -ENOMEM;
+	if (px_log_register_words(vm, ctx) < 0)	/* access-log, event-log... (log.c) */
+		return -ENOMEM;
 	return px_register_request_words(vm, ctx);
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 #define HEAD_ROOM 512		/* a rewritten head may grow by this much */
@@ -57,6 +58,9 @@ struct px_conn {
 	bool dechunk;			/* an HTTP/1.0 client gets a chunked body as plain bytes */
 	uint8_t dc_state, dc_digits;	/* dechunk: state, hex digits of this size line */
 	uint64_t dc_left;
+	uint16_t client_port;
+	uint64_t head_ns;		/* the first byte of the request head came, 0: not yet */
+	struct px_areq *areq;		/* the access log's record of the request (log.h) */
 };
 
 static void close_conn(struct px_conn *c);
@@ -130,6 +134,23 @@ static void count_response(struct px_conn *c, int status)
 		px_count(&c->ls->responses[status / 100 - 1], 1);
 }
 
+/* ---- the access log (access.c): a record from the parsed head to the exchange's end ---- */
+static void log_begin(struct px_conn *c, const struct http_msg *m)
+{
+	if (c->w->alog && !c->areq)
+		c->areq = px_alog_begin(c->w, c->cin ? c->cin->data + c->cin->start : "",
+					buf_len(c->cin), m, c->head_ns);
+}
+
+static void log_end(struct px_conn *c, enum px_term term)
+{
+	if (!c->areq)
+		return;
+	struct px_alog_end e = { c->client_ip, c->client_port, c->pool,
+				 c->ntried ? c->tried[c->ntried - 1] : -1, c->ntried, term };
+	px_alog_http(c->w, &c->areq, &e);
+}
+
 /* The backend of the current exchange failed it (before release_backend forgets which). */
 static void backend_fault(struct px_conn *c)
 {
@@ -161,6 +182,7 @@ static void fail(struct px_conn *c, int status)
 		close_conn(c);
 		return;
 	}
+	log_begin(c, NULL);	/* a head that never completed (408) has no record yet */
 	release_backend(c, false);
 	px_buf_put(c->w, c->sin);
 	if (!(c->sin = px_buf_get(c->w))) {
@@ -173,6 +195,7 @@ static void fail(struct px_conn *c, int status)
 			 "Connection: close\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
 	c->sin->end = c->sfwd = (uint32_t)n;
 	count_response(c, status);
+	px_alog_status(c->areq, status, true);
 	c->state = ST_CLOSING;
 	phase_timer(c);
 }
@@ -515,6 +538,7 @@ static int start_request(struct px_conn *c)
 		r = HTTP_TOO_LARGE;
 	}
 	px_count(&c->ls->requests, 1);
+	log_begin(c, r < 0 ? NULL : m);
 	if (r < 0) {
 		fail(c, -r);
 		return -1;
@@ -553,6 +577,7 @@ static int start_request(struct px_conn *c)
 		fail(c, 400);
 		return -1;
 	}
+	px_alog_in(c->areq, c->cfwd - (uint32_t)n);	/* body bytes that came with the head */
 	c->req_done = done;
 	px_count(&w->stats.pools[c->pool].requests, 1);
 	if (attach_backend(c, backend) < 0) {
@@ -590,6 +615,7 @@ static int start_response(struct px_conn *c)
 	uint64_t latency = ev_now(w->loop) - c->sent_ns;
 	lb_backend_observe_latency(be, latency, ev_now(w->loop));
 	px_observe_latency(w, c->pool, c->backend, latency);
+	px_alog_backend_time(c->areq, latency);
 	px_health_passive(w->cfg, c->pool, c->backend, true);
 	c->server_keepalive = m->keep_alive;
 	c->resp_body = (uint8_t)m->body;
@@ -609,6 +635,7 @@ static int start_response(struct px_conn *c)
 	c->sfwd = (uint32_t)n;
 	c->resp_head_done = true;
 	count_response(c, m->status);
+	px_alog_status(c->areq, m->status, false);
 	return frame_response(c) < 0 ? -502 : 1;
 }
 
@@ -617,6 +644,8 @@ static void finish_exchange(struct px_conn *c)
 {
 	bool reuse = c->server_keepalive && c->resp_body != HTTP_BODY_CLOSE &&
 		     c->sin->start == c->sin->end;
+	log_end(c, PX_TERM_NONE);
+	c->head_ns = 0;		/* a pipelined next request starts now */
 	release_backend(c, reuse);
 	px_buf_put(c->w, c->sin);
 	c->sin = NULL;
@@ -650,8 +679,10 @@ static bool step_head(struct px_conn *c)
 			      c->c_hup);
 	if (n > 0) {
 		px_count(&c->ls->bytes_in, (uint64_t)n);
-		if (first)	/* a request has begun: it must now arrive in time */
+		if (first) {	/* a request has begun: it must now arrive in time */
+			c->head_ns = ev_now(c->w->loop);
 			phase_timer(c);
+		}
 		return true;
 	}
 	if (n == -EAGAIN) {
@@ -750,6 +781,7 @@ static bool step_proxy(struct px_conn *c)
 		n = px_buf_send(c->c.fd, c->sin, c->sfwd, &c->c_wr);
 		if (n > 0) {
 			px_count(&c->ls->bytes_out, (uint64_t)n);
+			px_alog_out(c->areq, (uint64_t)n);
 			progress = true;
 		} else if (n != -EAGAIN) {
 			close_conn(c);
@@ -761,11 +793,13 @@ static bool step_proxy(struct px_conn *c)
 		if (n > 0) {
 			px_count(&c->ls->bytes_in, (uint64_t)n);
 			bool done = c->req_done;
+			uint32_t was = c->cfwd;
 			if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk,
 				  &done) < 0) {
 				fail(c, 400);
 				return true;
 			}
+			px_alog_in(c->areq, c->cfwd - was);
 			c->req_done = done;
 			progress = true;
 		} else if (n != -EAGAIN && n != -ENOBUFS) {
@@ -789,8 +823,10 @@ static bool step_closing(struct px_conn *c)
 			close_conn(c);
 			return false;
 		}
-		if (n > 0)
+		if (n > 0) {
 			px_count(&c->ls->bytes_out, (uint64_t)n);
+			px_alog_out(c->areq, (uint64_t)n);
+		}
 	}
 	if (!pending(c->sin, c->sfwd)) {
 		shutdown(c->c.fd, SHUT_WR);
@@ -878,6 +914,8 @@ static void conn_free(void *p) { free(p); }
 static void close_conn(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
+	log_end(c, c->state == ST_CLOSING ? PX_TERM_NONE :	/* after an answer of its own */
+		   c->c_hup ? PX_TERM_CLIENT_CLOSED : PX_TERM_ABORTED);
 	c->closed = true;
 	px_live_del(&c->live);
 	px_gauge_add(&c->ls->active, -1);
@@ -906,7 +944,7 @@ static void live_drain(void *p)
 }
 
 void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		    uint32_t client_ip)
+		    uint32_t client_ip, uint16_t client_port)
 {
 	struct px_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -917,6 +955,7 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 	c->l = l;
 	c->ls = &w->stats.listeners[l - w->cfg->listeners];
 	c->client_ip = client_ip;
+	c->client_port = client_port;
 	c->state = ST_HEAD;
 	c->backend = -1;
 	ev_io_init(&c->c, fd, on_client, c);

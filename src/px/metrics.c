@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 #define MAX_CONNS 16			/* scrapers served at once; the rest wait in the backlog */
@@ -455,6 +456,7 @@ static int expose(const struct px_metrics *m, struct text *t)
 	expose_process(m, t);
 	expose_listeners(m, t);
 	expose_pools(m, t);
+	put(t, "%s", px_log_metrics());	/* afd_log_lines_total, ..._dropped_total (log.c) */
 	int err = expose_backends(m, t);
 	return err ? err : t->oom ? -ENOMEM : 0;
 }

@@ -193,6 +193,7 @@ struct px_worker {
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
 	struct px_stats stats;		/* metrics.c */
+	struct px_alog *alog;		/* access.c: its access log buffer; NULL when off */
 };
 
 /* config.c: the configuration and the words that build it */
@@ -255,9 +256,9 @@ void px_live_del(struct px_live *l);
 
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */
 void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		    uint32_t client_ip);
+		    uint32_t client_ip, uint16_t client_port);
 void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		   uint32_t client_ip);
+		   uint32_t client_ip, uint16_t client_port);
 void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
 
 /* route.c: ask Forth's handle-http-request which backend; -1 for the default pool */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 static const char *mode_name(enum px_mode m)
@@ -19,19 +20,20 @@ static void announce(const struct px_config *cfg, int workers)
 {
 	for (int i = 0; i < cfg->nlisteners; i++) {
 		const struct px_listener_cfg *l = &cfg->listeners[i];
-		fprintf(stderr, "afd: %s on %u.%u.%u.%u:%u", mode_name(l->mode), l->ip >> 24,
-			(l->ip >> 16) & 255, (l->ip >> 8) & 255, l->ip & 255, l->port);
+		char pool[128] = "";
 		if (l->pool >= 0) {
 			const struct lb_pool *p = cfg->pools[l->pool];
-			fprintf(stderr, ", pool %s (%s, %u backends)", p->name, p->algo->name, p->n);
+			snprintf(pool, sizeof(pool), ", pool %s (%s, %u backends)", p->name,
+				 p->algo->name, p->n);
 		}
-		fputc('\n', stderr);
+		px_log_event(PX_LOG_INFO, "%s on %u.%u.%u.%u:%u%s", mode_name(l->mode), l->ip >> 24,
+			     (l->ip >> 16) & 255, (l->ip >> 8) & 255, l->ip & 255, l->port, pool);
 	}
 	if (cfg->metrics_port)
-		fprintf(stderr, "afd: metrics on http://%u.%u.%u.%u:%u/metrics\n",
-			cfg->metrics_ip >> 24, (cfg->metrics_ip >> 16) & 255,
-			(cfg->metrics_ip >> 8) & 255, cfg->metrics_ip & 255, cfg->metrics_port);
-	fprintf(stderr, "afd: %d worker%s\n", workers, workers == 1 ? "" : "s");
+		px_log_event(PX_LOG_INFO, "metrics on http://%u.%u.%u.%u:%u/metrics",
+			     cfg->metrics_ip >> 24, (cfg->metrics_ip >> 16) & 255,
+			     (cfg->metrics_ip >> 8) & 255, cfg->metrics_ip & 255, cfg->metrics_port);
+	px_log_event(PX_LOG_INFO, "%d worker%s", workers, workers == 1 ? "" : "s");
 }
 
 int px_config_check(const struct px_config *cfg)
@@ -65,8 +67,8 @@ int px_config_check(const struct px_config *cfg)
  * still open after the timeout is closed. */
 static void drain_workers(struct px_worker *ws, int n, uint64_t timeout_ns)
 {
-	fprintf(stderr, "afd: SIGTERM: draining (at most %llu ms)\n",
-		(unsigned long long)(timeout_ns / 1000000));
+	px_log_event(PX_LOG_INFO, "SIGTERM: draining (at most %llu ms)",
+		     (unsigned long long)(timeout_ns / 1000000));
 	for (int i = 0; i < n; i++)
 		px_worker_drain(&ws[i]);
 	struct timespec until;
@@ -85,8 +87,8 @@ static void drain_workers(struct px_worker *ws, int n, uint64_t timeout_ns)
 			late++;
 	}
 	if (late)
-		fprintf(stderr, "afd: drain timeout: closing what %d worker%s still had open\n", late,
-			late == 1 ? "" : "s");
+		px_log_event(PX_LOG_WARN, "drain timeout: closing what %d worker%s still had open",
+			     late, late == 1 ? "" : "s");
 }
 
 int px_serve(struct px_vmctx *ctx)
@@ -103,25 +105,27 @@ int px_serve(struct px_vmctx *ctx)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGQUIT);
+	sigaddset(&stop, SIGUSR1);	/* not a stop: reopen the log files (rotation) */
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	struct px_worker *ws = calloc((size_t)n, sizeof(*ws));
 	int err = ws ? 0 : -ENOMEM, started = 0;
 	for (int i = 0; i < n && !err; i++)
 		if ((err = px_worker_init(&ws[i], i, n, cfg, ctx->vm)) < 0)
-			fprintf(stderr, "afd: worker %d: %s\n", i, strerror(-err));
+			px_log_event(PX_LOG_ERROR, "worker %d: %s", i, strerror(-err));
 	struct px_metrics *metrics = NULL;
 	if (!err && (err = px_metrics_start(cfg, ws, n, &metrics)) < 0)
-		fprintf(stderr, "afd: metrics-listen: %s\n", strerror(-err));
+		px_log_event(PX_LOG_ERROR, "metrics-listen: %s", strerror(-err));
 	for (int i = 0; i < n && !err; i++, started++)
 		err = px_worker_start(&ws[i]);
 	if (!err) {
 		announce(cfg, n);
-		int sig;
-		sigwait(&stop, &sig);
+		int sig = 0;
+		while (!sigwait(&stop, &sig) && sig == SIGUSR1)
+			px_log_reopen();
 		if (sig == SIGTERM)
 			drain_workers(ws, started, cfg->drain_timeout_ns);
 		else
-			fprintf(stderr, "afd: %s: stopping now\n", sig == SIGINT ? "SIGINT" : "SIGQUIT");
+			px_log_event(PX_LOG_INFO, "%s: stopping now", sig == SIGINT ? "SIGINT" : "SIGQUIT");
 	}
 	px_metrics_stop(metrics);	/* it reads the workers' counters: first */
 	for (int i = 0; i < started; i++)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 #define MAX_FREE_BUFS 64
@@ -201,8 +202,10 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		px_count(&l->w->stats.listeners[l - l->w->listeners].accepted, 1);
 		set_nodelay(fd);
 		switch (l->cfg->mode) {
-		case PX_HTTP: px_http_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
-		case PX_TCP: px_tcp_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
+		case PX_HTTP: px_http_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr),
+					     ntohs(sa.sin_port)); break;
+		case PX_TCP: px_tcp_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr),
+					   ntohs(sa.sin_port)); break;
 		case PX_STATIC: px_static_accept(l->w, fd, l->cfg); break;
 		}
 	}
@@ -388,6 +391,7 @@ int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *
 			return err;
 	}
 	err = px_health_start(w, nworkers);
+	err = err ? err : px_alog_init(w);
 	return err ? err : worker_vm(w, main_vm);
 }
 
@@ -447,6 +451,7 @@ void px_worker_fini(struct px_worker *w)
 	while (w->live)		/* each close unlinks itself */
 		w->live->close(w->live);
 	px_health_stop(w);
+	px_alog_fini(w);	/* after the connections above: their last lines */
 	if (w->loop)
 		reap(w->loop, &w->reaper);
 	for (int p = 0; w->pickers && p < w->cfg->npools; p++)

@@ -382,6 +382,10 @@ void px_alog_http(struct px_worker *w, struct px_areq **rp, const struct px_alog
 	if (!a || !r)
 		return;
 	if (room(a)) {
+		struct px_alog_end routed = *e;
+		if (!r->parsed)	/* a head that did not parse was not routed */
+			routed.pool = routed.backend = -1;
+		e = &routed;
 		struct out o;
 		start_line(a, &o, e, r->start_ns);
 		if (a->json)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static struct dest dests[2] = {
 	[PX_LOG_EVENTS] = { .fd = -1, .on = true },
 	[PX_LOG_ACCESS] = { .fd = -1 },
 };
+static pthread_mutex_t settings = PTHREAD_MUTEX_INITIALIZER;	/* paths: set and reopen */
 static int log_level = PX_LOG_INFO;
 static bool level_pinned;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -151,7 +153,7 @@ static int install(struct dest *d, const char *path)
 	return 0;
 }
 
-int px_log_set_path(enum px_log_which which, const char *path)
+static int set_path(enum px_log_which which, const char *path)
 {
 	struct dest *d = &dests[which];
 	if (d->pinned)
@@ -175,6 +177,14 @@ int px_log_set_path(enum px_log_which which, const char *path)
 	strcpy(d->path, path);
 	__atomic_store_n(&d->on, true, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int px_log_set_path(enum px_log_which which, const char *path)
+{
+	pthread_mutex_lock(&settings);
+	int err = set_path(which, path);
+	pthread_mutex_unlock(&settings);
+	return err;
 }
 
 int px_log_set_json(enum px_log_which which, bool json)
@@ -206,6 +216,7 @@ void px_log_pin_level(void) { level_pinned = true; }
 int px_log_reopen(void)
 {
 	int first = 0;
+	pthread_mutex_lock(&settings);
 	for (int i = 0; i < 2; i++) {
 		struct dest *d = &dests[i];
 		if (!d->own || !d->path[0])
@@ -216,7 +227,9 @@ int px_log_reopen(void)
 			first = first ? first : err;
 		}
 	}
-	px_log_event(PX_LOG_INFO, "logs reopened");
+	pthread_mutex_unlock(&settings);
+	if (!first)
+		px_log_event(PX_LOG_INFO, "logs reopened");
 	return first;
 }
 

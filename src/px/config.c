@@ -455,7 +455,7 @@ static int w_health_of(afd_vm *vm, void *ctx)
 	afd_cell h;
 	struct lb_backend *b;
 	int err = pop_backend(vm, ctx, &h, &b);
-	return err ? err : afd_push(vm, __atomic_load_n(&b->up, __ATOMIC_RELAXED) ? -1 : 0);
+	return err ? err : afd_push(vm, __atomic_load_n(&b->st->up, __ATOMIC_RELAXED) ? -1 : 0);
 }
 
 /* backend-enable, backend-disable ( backend -- backend more? ) set its admin state; more?
@@ -467,7 +467,7 @@ static int set_enabled(afd_vm *vm, void *ctx, int on)
 	int err = pop_backend(vm, ctx, &h, &b);
 	if (err)
 		return err;
-	__atomic_store_n(&b->enabled, on, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->st->enabled, on, __ATOMIC_RELAXED);
 	struct lb_pool *p = cfg_of(ctx)->pools[(h >> 24) & 0xffff];
 	err = afd_push(vm, h);
 	return err ? err : afd_push(vm, b->index + 1 < p->n ? -1 : 0);

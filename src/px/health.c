@@ -37,7 +37,7 @@ static struct lb_backend *backend_of(const struct px_probe *p)
 void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const char *why)
 {
 	struct lb_backend *b = &cfg->pools[pool]->backends[backend];
-	int was = __atomic_exchange_n(&b->up, up ? 1 : 0, __ATOMIC_RELAXED);
+	int was = __atomic_exchange_n(&b->st->up, up ? 1 : 0, __ATOMIC_RELAXED);
 	if (was == (up ? 1 : 0))
 		return;
 	fprintf(stderr, "afd: backend %s/%u.%u.%u.%u:%u is %s (%s)\n", cfg->pools[pool]->name,
@@ -182,10 +182,10 @@ void px_health_passive(struct px_config *cfg, int pool, int backend, bool ok)
 		return;
 	struct lb_backend *b = &cfg->pools[pool]->backends[backend];
 	if (ok) {
-		__atomic_store_n(&b->passive_fails, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->st->passive_fails, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	int n = __atomic_add_fetch(&b->passive_fails, 1, __ATOMIC_RELAXED);
+	int n = __atomic_add_fetch(&b->st->passive_fails, 1, __ATOMIC_RELAXED);
 	if (n >= cfg->pools_cfg[pool].check.fall)
 		px_health_set(cfg, pool, backend, false, "failed requests");
 }

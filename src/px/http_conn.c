@@ -142,7 +142,7 @@ static void release_backend(struct px_conn *c, bool reuse)
 {
 	if (c->backend >= 0) {
 		struct lb_backend *b = &c->w->cfg->pools[c->pool]->backends[c->backend];
-		__atomic_sub_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 	}
 	if (c->s) {
 		if (reuse)
@@ -255,7 +255,7 @@ static int attach_backend(struct px_conn *c, int preferred)
 			continue;	/* no socket at all: counted as tried, go on */
 		}
 		c->backend = (int)b->index;
-		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 		if (c->ntried > 1)	/* another backend failed this request before */
 			px_count(&w->stats.pools[c->pool].retries, 1);
 		s->owner = c;

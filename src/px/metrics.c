@@ -381,13 +381,13 @@ static int64_t bgauge(const struct px_metrics *m, int p, uint32_t b, enum bfield
 	const struct lb_pool *pool = m->cfg->pools[p];
 	const struct lb_backend *be = &pool->backends[b];
 	if (f == B_UP)
-		return __atomic_load_n(&be->up, __ATOMIC_RELAXED);
+		return __atomic_load_n(&be->st->up, __ATOMIC_RELAXED);
 	if (f == B_ENABLED)
-		return __atomic_load_n(&be->enabled, __ATOMIC_RELAXED);
+		return __atomic_load_n(&be->st->enabled, __ATOMIC_RELAXED);
 	int64_t n = 0;
 	for (uint32_t i = b; i < pool->n; i++)
 		if (m->first[p][i] == b)
-			n += __atomic_load_n(&pool->backends[i].active, __ATOMIC_RELAXED);
+			n += __atomic_load_n(&pool->backends[i].st->active, __ATOMIC_RELAXED);
 	return n;
 }
 

@@ -45,7 +45,7 @@ static void tcp_release(struct px_tcp *t)
 {
 	if (t->backend >= 0) {
 		struct lb_backend *b = &t->w->cfg->pools[t->pool]->backends[t->backend];
-		__atomic_sub_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 		t->backend = -1;
 	}
 	if (t->s.fd >= 0) {
@@ -86,7 +86,7 @@ static int tcp_attach(struct px_tcp *t)
 			continue;
 		}
 		t->backend = (int)b->index;
-		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 		if (t->ntried > 1)	/* another backend failed this connection before */
 			px_count(&w->stats.pools[t->pool].retries, 1);
 		t->connected = t->s_rd = t->s_wr = t->s_hup = false;

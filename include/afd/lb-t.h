@@ -33,6 +33,8 @@ struct lb_backend {
 	uint32_t ip;			/* IPv4, host byte order */
 	uint16_t port;
 	uint32_t weight;		/* configured weight; 0: gets no new connections */
+	int want_enabled;		/* admin state the configuration asks for (applied to
+					 * st->enabled when its generation goes live) */
 	struct lb_bstate *st;		/* never NULL in a pool */
 };
 

@@ -79,7 +79,7 @@ int lb_pool_add(struct lb_pool *pool, uint32_t ip, uint16_t port, uint32_t weigh
 		return -ENOMEM;
 	*st = (struct lb_bstate){ .refs = 1, .up = 1, .enabled = 1 };
 	pool->backends[pool->n] = (struct lb_backend){
-		.index = pool->n, .ip = ip, .port = port, .weight = weight, .st = st,
+		.index = pool->n, .ip = ip, .port = port, .weight = weight, .want_enabled = 1, .st = st,
 	};
 	pool->version++;
 	return (int)pool->n++;

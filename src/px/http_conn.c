@@ -897,6 +897,8 @@ static void conn_free(void *p) { free(p); }
 static void close_conn(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
+	if (c->closed)
+		return;
 	c->closed = true;
 	px_live_del(&c->live);
 	px_gauge_add(&c->ls->active, -1);

@@ -20,6 +20,7 @@ struct px_static {
 	uint64_t skip;			/* request body bytes still to discard */
 	struct http_chunked chunk;
 	bool chunked, keepalive, closing;
+	bool closed;			/* events of its last batch may still come: ignored */
 };
 
 static void static_close(struct px_static *s);
@@ -28,6 +29,9 @@ static void static_free(void *p) { free(p); }
 
 static void static_close(struct px_static *s)
 {
+	if (s->closed)
+		return;
+	s->closed = true;
 	px_live_del(&s->live);
 	ev_io_set(s->w->loop, &s->io, 0);
 	ev_timer_stop(s->w->loop, &s->timer);
@@ -104,6 +108,8 @@ static int serve(struct px_static *s)
 static void on_static(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct px_static *s = io->data;
+	if (s->closed)
+		return;
 	if ((events & EV_READ) && !s->closing) {
 		if (!s->in && !(s->in = px_buf_get(s->w))) {
 			static_close(s);

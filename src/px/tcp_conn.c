@@ -265,6 +265,8 @@ static void tcp_free(void *p) { free(p); }
 static void tcp_close(struct px_tcp *t)
 {
 	struct px_worker *w = t->w;
+	if (t->closed)
+		return;
 	t->closed = true;
 	px_live_del(&t->live);
 	px_gauge_add(&t->ls->active, -1);

@@ -616,7 +616,7 @@ void px_worker_fini(struct px_worker *w)
 		w->cur = NULL;
 		px_wgen_put(g);
 	}
-	if (w->loop)
+	while (w->loop && w->graveyard)	/* freeing a generation buries its connections */
 		reap(w->loop, &w->reaper);
 	while (w->freebufs) {
 		struct px_buf *next = w->freebufs->next;

@@ -28,6 +28,8 @@ static const char usage[] =
 	"      --access-log PATH one line per request to PATH (wins over access-log)\n"
 	"      --event-log PATH  events to PATH instead of stderr (wins over event-log)\n"
 	"      --log-level LEVEL error, warn, info (default) or debug (wins over log-level)\n"
+	"      --admin PATH      the admin socket (wins over admin-socket in the configuration)\n"
+	"      --pid-file PATH   write the serving process's PID there\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n";
 
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
 		.readline = host_readline, .host = &h,
 	};
 	int interactive = 0, actions = 0, demo = 0;
-	const char *metrics = NULL, *check = NULL;
+	const char *metrics = NULL, *check = NULL, *admin = NULL, *pid_file = NULL;
 	const char *logs[2] = { NULL, NULL }, *level = NULL;	/* [enum px_log_which] */
 	int64_t max_steps = 0;
 
@@ -205,6 +207,15 @@ int main(int argc, char **argv)
 				level = argv[i];
 			else
 				logs[a[2] == 'a' ? PX_LOG_ACCESS : PX_LOG_EVENTS] = argv[i];
+		} else if (!strcmp(a, "--admin") || !strcmp(a, "--pid-file")) {
+			if (++i >= argc) {
+				fprintf(stderr, "afd: %s needs a PATH\n%s", a, usage);
+				return 2;
+			}
+			if (a[2] == 'a')
+				admin = argv[i];
+			else
+				pid_file = argv[i];
 		} else if ((!strcmp(a, "-e") || !strcmp(a, "--evaluate"))) {
 			if (++i >= argc) {
 				fprintf(stderr, "afd: -e needs an argument\n%s", usage);
@@ -231,6 +242,10 @@ int main(int argc, char **argv)
 		afd_free(vm);
 		return 1;
 	}
+	px->argv = argv;
+	px->admin_path = admin;
+	px->pid_file = pid_file;
+	px->data_size = o.data_size;
 	if (metrics && px_metrics_option(px, metrics) < 0) {
 		fprintf(stderr, "afd: --metrics: not IPV4:PORT: %s\n", metrics);
 		px_detach(px);
@@ -248,7 +263,7 @@ int main(int argc, char **argv)
 		if (err && err != AFD_THROW_BYE && vm && afd_last_error(vm)->code)
 			report(vm);
 		else if (!err && !px->checked)	/* no handle-requests: check what was built */
-			err = px_config_check(px->cfg);
+			err = px_config_check(px->cfg, stderr);
 		bool good = !err || err == AFD_THROW_BYE;
 		if (good)
 			fprintf(stderr, "afd: %s: configuration ok\n", check);
@@ -257,6 +272,7 @@ int main(int argc, char **argv)
 		return good ? 0 : 1;
 	}
 	if (demo) {
+		px_add_source(px, afd_demo[0].name, afd_demo[0].text);
 		int err = afd_eval(vm, afd_demo[0].text, strlen(afd_demo[0].text), afd_demo[0].name);
 		if (err && err != AFD_THROW_BYE)
 			report(vm);
@@ -269,16 +285,18 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		int err = 0;
 		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size") || !strcmp(a, "--metrics") ||
-		    !strcmp(a, "--check") || !strcmp(a, "--access-log") || !strcmp(a, "--event-log") ||
-		    !strcmp(a, "--log-level")) {
+		    !strcmp(a, "--check") || !strcmp(a, "--admin") || !strcmp(a, "--pid-file") ||
+		    !strcmp(a, "--access-log") || !strcmp(a, "--event-log") || !strcmp(a, "--log-level")) {
 			i++;
 			continue;
 		} else if (!strcmp(a, "-e") || !strcmp(a, "--evaluate")) {
 			i++;
+			px_add_source(px, "-e", argv[i]);	/* a reload evaluates it again */
 			err = afd_eval(vm, argv[i], strlen(argv[i]), "-e");
 		} else if (a[0] == '-' && a[1]) {
 			continue;	/* options, handled above */
 		} else {
+			px_add_source(px, a, NULL);	/* a reload reads the file again */
 			err = afd_include(vm, a);
 		}
 		if (err == AFD_THROW_BYE) {

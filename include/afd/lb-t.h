@@ -14,19 +14,28 @@
 #define LB_NAME_MAX 64
 #define LB_MAX_BACKENDS 4096
 
+/* What a backend has learned at run time: shared by the backend's copies in successive
+ * configuration generations (same pool name, address and port), so health, admin state,
+ * connections in flight and latency survive a reload; every field is [atomic]. */
+struct lb_bstate {
+	int refs;			/* generations holding it */
+	int up;				/* health: 1 up, 0 down */
+	int enabled;			/* admin: 1 enabled, 0 disabled */
+	int64_t active;			/* connections in flight, all workers, all generations */
+	uint64_t ewma_ns;		/* peak-EWMA of response time (ns) */
+	uint64_t ewma_stamp_ns;		/* when ewma_ns was last updated */
+	uint64_t picks;			/* times chosen */
+	int passive_fails;		/* failed requests in a row (health checks) */
+};
+
 struct lb_backend {
 	uint32_t index;			/* position in its pool */
 	uint32_t ip;			/* IPv4, host byte order */
 	uint16_t port;
 	uint32_t weight;		/* configured weight; 0: gets no new connections */
-	/* [atomic] */
-	int up;				/* health: 1 up, 0 down */
-	int enabled;			/* admin: 1 enabled, 0 disabled */
-	int64_t active;			/* connections in flight, all workers together */
-	uint64_t ewma_ns;		/* peak-EWMA of response time (ns) */
-	uint64_t ewma_stamp_ns;		/* when ewma_ns was last updated */
-	uint64_t picks;			/* times chosen */
-	int passive_fails;		/* failed requests in a row (health checks) */
+	int want_enabled;		/* admin state the configuration asks for (applied to
+					 * st->enabled when its generation goes live) */
+	struct lb_bstate *st;		/* never NULL in a pool */
 };
 
 struct lb_pool;

@@ -217,7 +217,7 @@ static const char *term_name(const struct px_areq *r, const struct px_alog_end *
 static void put_tail(struct px_alog *a, struct out *o, const struct px_alog_end *e,
 		     const char *term, uint64_t duration_ns, uint64_t backend_ns)
 {
-	const struct px_config *cfg = a->w->cfg;
+	const struct px_config *cfg = e->cfg;
 	const char *pool = e->pool >= 0 ? cfg->pools[e->pool]->name : NULL;
 	const struct lb_backend *b = pool && e->backend >= 0 ?
 		&cfg->pools[e->pool]->backends[e->backend] : NULL;
@@ -379,7 +379,11 @@ void px_alog_http(struct px_worker *w, struct px_areq **rp, const struct px_alog
 	struct px_alog *a = w->alog;
 	struct px_areq *r = *rp;
 	*rp = NULL;
-	if (!a || !r)
+	if (!a) {	/* the access log was turned off during the request */
+		free(r);
+		return;
+	}
+	if (!r)
 		return;
 	if (room(a)) {
 		struct px_alog_end routed = *e;
@@ -499,11 +503,16 @@ struct px_areq *px_alog_begin(struct px_worker *w, const char *head, size_t len,
 }
 
 /* ---- a worker's log ---- */
-int px_alog_init(struct px_worker *w)
+int px_alog_sync(struct px_worker *w)
 {
-	w->alog = NULL;
-	if (!px_log_on(PX_LOG_ACCESS))
+	if (!px_log_on(PX_LOG_ACCESS)) {
+		px_alog_fini(w);
 		return 0;
+	}
+	if (w->alog) {
+		w->alog->json = px_log_json(PX_LOG_ACCESS);
+		return 0;
+	}
 	struct px_alog *a = malloc(sizeof(*a));
 	if (!a)
 		return -ENOMEM;

@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "log.h"
 #include "px.h"
 
 #define EVENT_MAX 4096		/* PIPE_BUF: one write of a line is whole on a pipe too */
@@ -333,53 +332,90 @@ const char *px_log_metrics(void)
 	return text;
 }
 
-/* ---- the words ---- */
-static bool in_worker(void *ctx) { return ((struct px_vmctx *)ctx)->w != NULL; }
+/* ---- a configuration's logs, made live ---- */
+/* One log's file as the configuration says (path "": stderr, or off). */
+static void apply_path(enum px_log_which which, const char *path, const char *word)
+{
+	struct dest *d = &dests[which];
+	if (d->pinned || (!strcmp(d->path, path) && (d->own || !path[0])))
+		return;		/* as it is already: a reload does not reopen for nothing */
+	int err = set_path(which, path[0] ? path : NULL);
+	if (err)
+		px_log_event(PX_LOG_ERROR, "%s: %s: %s (the log stays as it was)", word, path,
+			     strerror(-err));
+}
 
-/* A path from the stack, as a C string. */
-static int pop_path(afd_vm *vm, char *buf, size_t cap)
+void px_log_apply(const struct px_log_cfg *lc)
+{
+	pthread_mutex_lock(&settings);
+	if (!level_pinned)
+		__atomic_store_n(&log_level, lc->level ? lc->level - 1 : PX_LOG_INFO,
+				 __ATOMIC_RELAXED);
+	px_log_set_json(PX_LOG_EVENTS, lc->events_json);
+	px_log_set_json(PX_LOG_ACCESS, lc->access_json);
+	apply_path(PX_LOG_EVENTS, lc->events, "event-log");
+	apply_path(PX_LOG_ACCESS, lc->access, "access-log");
+	pthread_mutex_unlock(&settings);
+}
+
+/* ---- the words: they fill the configuration's struct px_log_cfg ---- */
+static struct px_log_cfg *log_cfg(void *ctx)
+{
+	struct px_vmctx *x = ctx;
+	return x->w ? NULL : &x->cfg->log;	/* a worker's replay: nothing to do */
+}
+
+/* A path from the stack into dst; the file must open for appending (created if need be,
+ * as nginx -t does), so a configuration that cannot log fails at the word. */
+static int pop_path(afd_vm *vm, char *dst, const char *word, bool check)
 {
 	const char *s;
 	size_t n;
 	int err = afd_pop_string(vm, &s, &n);
 	if (err)
 		return err;
-	if (n == 0 || n >= cap || memchr(s, 0, n))
+	if (n == 0 || n >= PX_LOG_PATH_MAX || memchr(s, 0, n))
 		return -24;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	return 0;
-}
-
-static int set_path_word(afd_vm *vm, void *ctx, enum px_log_which which, const char *word)
-{
-	char path[PATH_MAX];
-	int err = pop_path(vm, path, sizeof(path));
-	if (err || in_worker(ctx))
-		return err;
-	if ((err = px_log_set_path(which, path)) < 0) {
-		px_log_event(PX_LOG_ERROR, "%s: %s: %s", word, path, strerror(-err));
-		return -37;
+	char path[PX_LOG_PATH_MAX];
+	memcpy(path, s, n);
+	path[n] = 0;
+	if (check) {
+		int fd = open_log(path);
+		if (fd < 0) {
+			px_log_event(PX_LOG_ERROR, "%s: %s: %s", word, path, strerror(-fd));
+			return -37;
+		}
+		close(fd);
 	}
+	strcpy(dst, path);
 	return 0;
 }
 
 /* access-log ( c-addr u -- ) one line per request and per L4 connection to that file */
 static int w_access_log(afd_vm *vm, void *ctx)
 {
-	return set_path_word(vm, ctx, PX_LOG_ACCESS, "access-log");
+	struct px_log_cfg *lc = log_cfg(ctx);
+	char ignored[PX_LOG_PATH_MAX];
+	bool check = lc && !dests[PX_LOG_ACCESS].pinned;	/* --access-log: not even opened */
+	return pop_path(vm, lc ? lc->access : ignored, "access-log", check);
 }
 
 /* access-log-off ( -- ) no access log (the default) */
 static int w_access_log_off(afd_vm *vm, void *ctx)
 {
-	return in_worker(ctx) ? 0 : px_log_set_path(PX_LOG_ACCESS, NULL);
+	struct px_log_cfg *lc = log_cfg(ctx);
+	if (lc)
+		lc->access[0] = 0;
+	return 0;
 }
 
 /* event-log ( c-addr u -- ) the event log to that file instead of stderr */
 static int w_event_log(afd_vm *vm, void *ctx)
 {
-	return set_path_word(vm, ctx, PX_LOG_EVENTS, "event-log");
+	struct px_log_cfg *lc = log_cfg(ctx);
+	char ignored[PX_LOG_PATH_MAX];
+	bool check = lc && !dests[PX_LOG_EVENTS].pinned;
+	return pop_path(vm, lc ? lc->events : ignored, "event-log", check);
 }
 
 /* access-log-format, event-log-format ( c-addr u -- ) "text" (the default) or "json" */
@@ -393,7 +429,10 @@ static int set_format(afd_vm *vm, void *ctx, enum px_log_which which)
 	bool json = n == 4 && !strncasecmp(s, "json", 4);
 	if (!json && !(n == 4 && !strncasecmp(s, "text", 4)))
 		return -24;
-	return in_worker(ctx) ? 0 : px_log_set_json(which, json);
+	struct px_log_cfg *lc = log_cfg(ctx);
+	if (lc)
+		*(which == PX_LOG_ACCESS ? &lc->access_json : &lc->events_json) = json;
+	return 0;
 }
 
 static int w_access_format(afd_vm *vm, void *ctx) { return set_format(vm, ctx, PX_LOG_ACCESS); }
@@ -411,13 +450,17 @@ static int w_log_level(afd_vm *vm, void *ctx)
 	int level = px_log_level_parse(s, n);
 	if (level < 0)
 		return -24;
-	return in_worker(ctx) ? 0 : px_log_set_level((enum px_log_level)level);
+	struct px_log_cfg *lc = log_cfg(ctx);
+	if (lc)
+		lc->level = level + 1;
+	return 0;
 }
 
-/* log-reopen ( -- ) open the log files again by their paths (after a rotation) */
+/* log-reopen ( -- ) open the log files again by their paths (after a rotation); at once,
+ * whatever generation is loading */
 static int w_log_reopen(afd_vm *vm, void *ctx)
 {
-	return in_worker(ctx) || px_log_reopen() == 0 ? 0 : -37;
+	return log_cfg(ctx) == NULL || px_log_reopen() == 0 ? 0 : -37;
 }
 
 int px_log_register_words(afd_vm *vm, struct px_vmctx *ctx)

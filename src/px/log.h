@@ -17,6 +17,11 @@
  * MSG_DONTWAIT. A line that cannot be written now (EAGAIN, ENOSPC, EIO...) is dropped and
  * counted, never queued without bound: afd_log_lines_dropped_total in /metrics.
  *
+ * Settings belong to the configuration (struct px_log_cfg in struct px_config): the words
+ * fill it as the configuration loads, and px_log_apply() makes it so when its generation
+ * goes live (start, reload, admin change). So a reload that fails changes nothing, and one
+ * that drops `access-log` turns the access log off. The command line flags win (pinned).
+ *
  * Rotation: rename the files, then SIGUSR1 (or the `log-reopen` word, or px_log_reopen()
  * from the control plane): each file is opened again by its path and put in place of the
  * old one with dup2(), so threads writing at that moment write to one or the other, whole.
@@ -35,6 +40,15 @@
 enum px_log_level { PX_LOG_ERROR, PX_LOG_WARN, PX_LOG_INFO, PX_LOG_DEBUG };
 enum px_log_which { PX_LOG_EVENTS, PX_LOG_ACCESS };
 
+#define PX_LOG_PATH_MAX 1024
+/* The logs a configuration asks for. Zeroed: no access log, events on stderr, text, info. */
+struct px_log_cfg {
+	char access[PX_LOG_PATH_MAX];	/* access-log: the file; "": none */
+	char events[PX_LOG_PATH_MAX];	/* event-log: the file; "": stderr */
+	bool access_json, events_json;
+	int level;			/* log-level: enum px_log_level + 1; 0: info */
+};
+
 /* ---- the event log: any thread ----
  * One line: "TIME LEVEL afd: MESSAGE" (text) or {"time","level","msg"} (JSON); the message
  * is printf-formatted, at most ~3.5 KiB, its control characters escaped. Events above the
@@ -44,11 +58,15 @@ void px_log_event(enum px_log_level level, const char *fmt, ...)
 void px_log_vevent(enum px_log_level level, const char *fmt, va_list ap);
 bool px_log_enabled(enum px_log_level level);
 
-/* ---- settings: the main thread (configuration words, command line, control plane) ---- */
+/* ---- settings: the main thread (command line) and the control plane ---- */
+/* A generation goes live: its logs become the process's (files opened, or put in place of
+ * the old ones; a file that cannot be opened leaves the old one, and says so). */
+void px_log_apply(const struct px_log_cfg *lc);
 int px_log_set_level(enum px_log_level level);
 int px_log_level_parse(const char *s, size_t n);	/* a level, or -EINVAL */
 /* The file of a log, opened now (created 0644 if absent); NULL: stderr for the events,
- * off for the access log. A second call puts the new file in place of the first. */
+ * off for the access log. A second call puts the new file in place of the first. (The
+ * command line's; configurations go through px_log_apply.) */
 int px_log_set_path(enum px_log_which which, const char *path);
 int px_log_set_json(enum px_log_which which, bool json);
 /* Command line settings win over the configuration's (as --metrics does): after these, the
@@ -106,7 +124,9 @@ struct px_areq {
 };
 
 /* What the connection knows when the exchange ends. */
+struct px_config;
 struct px_alog_end {
+	const struct px_config *cfg;	/* its generation's: pool and backend names */
 	uint32_t client_ip;
 	uint16_t client_port;
 	int pool, backend;		/* -1: none */
@@ -126,7 +146,9 @@ static inline void px_alog_out(struct px_areq *r, uint64_t n) { if (r) r->bytes_
 static inline void px_alog_in(struct px_areq *r, uint64_t n) { if (r) r->bytes_in += n; }
 static inline void px_alog_backend_time(struct px_areq *r, uint64_t ns) { if (r) r->backend_ns = ns; }
 
-int px_alog_init(struct px_worker *w);		/* w->alog: NULL when the access log is off */
+/* On the worker's thread as it adopts a generation (after px_log_apply): w->alog follows
+ * the access log: made when it is on, written and freed when it is off (NULL). */
+int px_alog_sync(struct px_worker *w);
 void px_alog_fini(struct px_worker *w);		/* writes what is left */
 /* A record for a request whose head is in head[0..len): parsed in m, or NULL if it did not
  * parse (then its first line is kept). start_ns: when its first byte came, 0: now. */

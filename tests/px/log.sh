@@ -296,6 +296,36 @@ v="$(metric "$m" 'afd_log_lines_dropped_total{log="access"}') $(metric "$m" 'afd
 if [ "$v" = "0 0" ]; then ok "metrics: nothing dropped (afd_log_lines_dropped_total 0 for both)"
 else notok "metrics: nothing dropped" "got $v"; fi
 
+# -- reload (SIGHUP): the new generation's logs; a reload that fails changes nothing --
+cp "$T/text.fs" "$T/text.fs.orig"
+sed -i "s|^\"$T/access.log\" access-log\$|\"$T/access.log\" access-log  \"json\" access-log-format|" "$T/text.fs"
+kill -HUP $AFD_PID
+for i in $(seq 60); do grep -q 'SIGHUP reload: generation 2 loaded' "$E" && break; sleep 0.05; done
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$WEB/after-reload"
+wait_lines "$A" $(( $(wc -l < "$A") ))
+for i in $(seq 60); do grep -q '/after-reload' "$A" && break; sleep 0.05; done
+l=$(last_with "$A" '/after-reload')
+if grep -qE '^[0-9T:.-]+Z info afd: SIGHUP reload: generation 2 loaded in [0-9.]+ ms$' "$E" &&
+   py "$l" "d['target'] == '/after-reload' and d['status'] == 200"; then
+	ok "SIGHUP with \"json\" access-log-format added: 'info afd: SIGHUP reload: generation 2 loaded', then JSON lines in the same file"
+else
+	notok "a reload switches the access log to JSON" "$(tail -2 "$E")" "$l"
+fi
+sed -i "s|^\"$T/access.log\" access-log .*\$|\"/proc/afd-no-such-dir/access.log\" access-log|" "$T/text.fs"
+kill -HUP $AFD_PID
+for i in $(seq 60); do grep -q 'SIGHUP reload failed' "$E" && break; sleep 0.05; done
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$WEB/after-failed-reload"
+for i in $(seq 60); do grep -q '/after-failed-reload' "$A" && break; sleep 0.05; done
+l=$(last_with "$A" '/after-failed-reload')
+if grep -qE '^[0-9T:.-]+Z error afd: access-log: /proc/afd-no-such-dir/access.log: No such file or directory$' "$E" &&
+   grep -qE '^[0-9T:.-]+Z error afd: SIGHUP reload failed, generation 2 keeps running: ' "$E" &&
+   py "$l" "d['target'] == '/after-failed-reload'"; then
+	ok "a reload whose access-log cannot be opened fails with the reason; generation 2 logs on, unchanged"
+else
+	notok "a failed reload leaves the logs alone" "$(tail -3 "$E")" "$l"
+fi
+cp "$T/text.fs.orig" "$T/text.fs"
+
 # -- stopping writes what waits --
 n=$(wc -l < "$A")
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$WEB/last-one"

@@ -346,8 +346,11 @@ static int wgen_vm(struct px_wgen *g)
 	for (int i = 0; i < n; i++) {
 		afd_history(h, i, &name, &text, &len);
 		int err = afd_eval(g->vm, text, len, name);
-		if (err && err != AFD_THROW_BYE)
-			break;	/* handle-requests ends the replay with BYE, as in the main VM */
+		if (err && err != AFD_THROW_BYE) {	/* BYE: handle-requests ends a source */
+			char msg[512];
+			afd_format_error(g->vm, msg, sizeof(msg));
+			fprintf(stderr, "afd: worker %d: replaying %s: %s\n", g->w->id, name, msg);
+		}
 	}
 	afd_cell xt = afd_find(g->vm, "handle-http-request", 19);
 	g->route_xt = xt > 0 ? xt : 0;

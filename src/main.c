@@ -1,6 +1,7 @@
 /* main.c: the afd command. Includes files and evaluates -e code in order, like gforth;
  * with no arguments on a terminal (or with -i) it starts a REPL with line editing. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,11 @@ static int set_logs(const char *logs[2], const char *level)
 
 int main(int argc, char **argv)
 {
+	/* A VM's large tables (dictionary headers, 4 MiB) are calloc'd: with a fixed threshold
+	 * they always come from mmap, zero pages for free. glibc's default threshold rises
+	 * after the first such free, and every later VM (a reload, an admin change) would then
+	 * pay a 4 MiB memset: 0.45 ms instead of 0.2 ms per VM. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	struct host h = { .tty = isatty(STDIN_FILENO) };
 	struct afd_opts o = {
 		.sz = sizeof(o), .write = host_write, .key = host_key,

@@ -104,8 +104,11 @@ static void run_change(struct px_server *srv, const char *text, size_t len, FILE
 		rc = px_gen_commit(srv, g, err, sizeof(err));
 		if (rc == 0) {
 			__atomic_add_fetch(&srv->reloads, 1, __ATOMIC_RELAXED);
-			px_log_event(PX_LOG_INFO, "admin: generation %llu live (built in %.3f ms)",
-				     (unsigned long long)srv->cur->id, srv->cur->build_ns / 1e6);
+			px_log_event(PX_LOG_INFO, "admin: generation %llu live in %.3f ms (built in "
+				     "%.3f ms, taken by every worker in %.3f ms)",
+				     (unsigned long long)srv->cur->id,
+				     (srv->cur->build_ns + srv->cur->swap_ns) / 1e6,
+				     srv->cur->build_ns / 1e6, srv->cur->swap_ns / 1e6);
 		} else {
 			__atomic_add_fetch(&srv->reload_failures, 1, __ATOMIC_RELAXED);
 			fprintf(out, "%s\n", err);
@@ -340,6 +343,11 @@ void px_admin_stop(struct px_admin *a)
 
 static struct px_vmctx *vmctx(void *ctx) { return ctx; }
 
+/* A worker's VM replaying the generation's sources: they ran already in the VM that built
+ * the configuration, against the configuration as it was then. Here they only define
+ * words: changes are skipped and lookups of what is gone since do not fail. */
+static bool replaying(const struct px_vmctx *x) { return x->w && !x->w->routing; }
+
 static int out(afd_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int out(afd_vm *vm, const char *fmt, ...)
 {
@@ -442,7 +450,7 @@ static int a_find_backend(afd_vm *vm, void *ctx)
 	for (uint32_t b = 0; b < pool->n; b++)
 		if (pool->backends[b].ip == (uint32_t)ip && pool->backends[b].port == port)
 			return afd_push(vm, PX_BACKEND_TAG | ((afd_cell)p << 24) | b);
-	return AFD_THROW_NOT_FOUND;
+	return replaying(x) ? afd_push(vm, 0) : AFD_THROW_NOT_FOUND;
 }
 
 static int set_weight(struct px_vmctx *x, afd_cell h, afd_cell w)
@@ -461,7 +469,7 @@ static int a_set_weight(afd_vm *vm, void *ctx)
 	afd_cell h, w;
 	POP(w);
 	POP(h);
-	return set_weight(vmctx(ctx), h, w);
+	return replaying(vmctx(ctx)) ? 0 : set_weight(vmctx(ctx), h, w);
 }
 
 /* update-weights ( backend1 weight1 ... backendN weightN n -- ) all or none */
@@ -480,6 +488,8 @@ static int a_update_weights(afd_vm *vm, void *ctx)
 		afd_pop(vm, &pairs[2 * i]);
 	}
 	int err = 0;
+	if (replaying(x))
+		n = 0;
 	for (afd_cell i = 0; i < n && !err; i++) {	/* check all first */
 		int p;
 		if (backend_of(x, pairs[2 * i], &p) < 0)
@@ -499,6 +509,8 @@ static int a_remove_backend(afd_vm *vm, void *ctx)
 	struct px_vmctx *x = vmctx(ctx);
 	afd_cell h;
 	POP(h);
+	if (replaying(x))
+		return 0;
 	int p, b = backend_of(x, h, &p);
 	if (b < 0)
 		return -12;
@@ -511,6 +523,8 @@ static int a_drain(afd_vm *vm, void *ctx)
 	struct px_vmctx *x = vmctx(ctx);
 	afd_cell h;
 	POP(h);
+	if (replaying(x))
+		return 0;
 	int p, b = backend_of(x, h, &p);
 	if (b < 0)
 		return -12;

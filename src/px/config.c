@@ -464,6 +464,11 @@ static int set_enabled(afd_vm *vm, void *ctx, int on)
 {
 	afd_cell h;
 	struct lb_backend *b;
+	if (is_worker(ctx)) {	/* a replay: the configuration is built already */
+		int err = afd_pop(vm, &h);
+		err = err ? err : afd_push(vm, h);
+		return err ? err : afd_push(vm, 0);
+	}
 	int err = pop_backend(vm, ctx, &h, &b);
 	if (err)
 		return err;

@@ -368,6 +368,7 @@ static void apply_admin_state(struct px_config *cfg)
 
 int px_gen_commit(struct px_server *srv, struct px_gen *g, char *err, size_t errcap)
 {
+	uint64_t t0 = ev_clock();
 	struct job *jobs = calloc((size_t)srv->nworkers, sizeof(*jobs));
 	if (!jobs) {
 		px_gen_put(g);
@@ -399,6 +400,7 @@ int px_gen_commit(struct px_server *srv, struct px_gen *g, char *err, size_t err
 	each_worker(srv, jobs, do_adopt);
 	struct px_gen *old = srv->cur;
 	srv->cur = g;		/* the server's reference */
+	g->swap_ns = ev_clock() - t0;
 	pthread_mutex_unlock(&srv->mu);
 	free(jobs);
 	px_gen_put(old);
@@ -412,8 +414,11 @@ int px_reload(struct px_server *srv, const char *origin, char *err, size_t errca
 	int rc = g ? px_gen_commit(srv, g, err, errcap) : -EINVAL;
 	if (rc == 0) {
 		__atomic_add_fetch(&srv->reloads, 1, __ATOMIC_RELAXED);
-		px_log_event(PX_LOG_INFO, "%s: generation %llu loaded in %.3f ms", origin,
-			     (unsigned long long)srv->cur->id, srv->cur->build_ns / 1e6);
+		px_log_event(PX_LOG_INFO, "%s: generation %llu live in %.3f ms (built in %.3f ms, "
+			     "taken by every worker in %.3f ms)", origin,
+			     (unsigned long long)srv->cur->id,
+			     (srv->cur->build_ns + srv->cur->swap_ns) / 1e6, srv->cur->build_ns / 1e6,
+			     srv->cur->swap_ns / 1e6);
 	} else {
 		__atomic_add_fetch(&srv->reload_failures, 1, __ATOMIC_RELAXED);
 		px_log_event(PX_LOG_ERROR, "%s failed, generation %llu keeps running: %s", origin,

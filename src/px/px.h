@@ -212,6 +212,7 @@ struct px_gen {
 	char origin[16];		/* start, reload, admin */
 	double loaded_at;		/* Unix time */
 	uint64_t build_ns;		/* how long building it took */
+	uint64_t swap_ns;		/* and making it live in every worker */
 };
 
 struct px_wgen {

@@ -346,8 +346,11 @@ static int wgen_vm(struct px_wgen *g)
 	for (int i = 0; i < n; i++) {
 		afd_history(h, i, &name, &text, &len);
 		int err = afd_eval(g->vm, text, len, name);
-		if (err && err != AFD_THROW_BYE)
-			break;	/* handle-requests ends the replay with BYE, as in the main VM */
+		if (err && err != AFD_THROW_BYE) {	/* BYE: handle-requests ends a source */
+			char msg[512];
+			afd_format_error(g->vm, msg, sizeof(msg));
+			px_log_event(PX_LOG_WARN, "worker %d: replaying %s: %s", g->w->id, name, msg);
+		}
 	}
 	afd_cell xt = afd_find(g->vm, "handle-http-request", 19);
 	g->route_xt = xt > 0 ? xt : 0;
@@ -451,15 +454,18 @@ void px_wgen_put(struct px_wgen *g)
 	px_bury(w, g, wgen_free_cb);
 }
 
-/* The new generation's index of an old backend, or -1. */
-static int new_index(int **map, int np, const struct px_config *cfg, int ob)
+/* For each backend of the old pool, its index in the new one or -1: map inverted. */
+static int *invert(const int *map, uint32_t n, uint32_t oldn)
 {
-	if (!map || np < 0 || !map[np])
-		return -1;
-	for (uint32_t k = 0; k < cfg->pools[np]->n; k++)
-		if (map[np][k] == ob)
-			return (int)k;
-	return -1;
+	int *inv = malloc((oldn + 1) * sizeof(*inv));
+	if (!inv)
+		return NULL;
+	for (uint32_t i = 0; i < oldn; i++)
+		inv[i] = -1;
+	for (uint32_t k = 0; map && k < n; k++)
+		if (map[k] >= 0)
+			inv[map[k]] = (int)k;
+	return inv;
 }
 
 void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
@@ -488,8 +494,10 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 		int **map = px_map_backends(cfg, old->cfg);
 		for (int p = 0; p < old->cfg->npools; p++) {
 			int np = px_map_pool(cfg, old->cfg->pools[p]->name);
+			int *inv = np >= 0 && map && map[np] ? invert(map[np], cfg->pools[np]->n,
+								       old->cfg->pools[p]->n) : NULL;
 			for (uint32_t b = 0; b < old->cfg->pools[p]->n; b++) {
-				int nb = new_index(map, np, cfg, (int)b);
+				int nb = inv ? inv[b] : -1;
 				while (old->idle[p][b]) {
 					struct px_sconn *s = old->idle[p][b];
 					if (nb < 0) {
@@ -503,6 +511,7 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 					idle_link(s);
 				}
 			}
+			free(inv);
 		}
 		px_map_free(map, cfg);
 		px_health_stop(w);

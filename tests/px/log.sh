@@ -300,14 +300,14 @@ else notok "metrics: nothing dropped" "got $v"; fi
 cp "$T/text.fs" "$T/text.fs.orig"
 sed -i "s|^\"$T/access.log\" access-log\$|\"$T/access.log\" access-log  \"json\" access-log-format|" "$T/text.fs"
 kill -HUP $AFD_PID
-for i in $(seq 60); do grep -q 'SIGHUP reload: generation 2 loaded' "$E" && break; sleep 0.05; done
+for i in $(seq 60); do grep -q 'SIGHUP reload: generation 2 live' "$E" && break; sleep 0.05; done
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$WEB/after-reload"
 wait_lines "$A" $(( $(wc -l < "$A") ))
 for i in $(seq 60); do grep -q '/after-reload' "$A" && break; sleep 0.05; done
 l=$(last_with "$A" '/after-reload')
-if grep -qE '^[0-9T:.-]+Z info afd: SIGHUP reload: generation 2 loaded in [0-9.]+ ms$' "$E" &&
+if grep -qE '^[0-9T:.-]+Z info afd: SIGHUP reload: generation 2 live in [0-9.]+ ms \(built in [0-9.]+ ms, taken by every worker in [0-9.]+ ms\)$' "$E" &&
    py "$l" "d['target'] == '/after-reload' and d['status'] == 200"; then
-	ok "SIGHUP with \"json\" access-log-format added: 'info afd: SIGHUP reload: generation 2 loaded', then JSON lines in the same file"
+	ok "SIGHUP with \"json\" access-log-format added: 'info afd: SIGHUP reload: generation 2 live in ...', then JSON lines in the same file"
 else
 	notok "a reload switches the access log to JSON" "$(tail -2 "$E")" "$l"
 fi

@@ -3,8 +3,9 @@
  * A destination is one file descriptor whose number never changes once a file is open: a
  * reopen dup2()s the new file onto it. So the writers (any thread) load the number and
  * write, without a lock; a write is of whole lines, and O_APPEND makes each land whole at
- * the end of the file whatever other threads write. Settings change on the main thread only
- * (configuration words, command line, control plane). */
+ * the end of the file whatever other threads write. Settings change under a mutex, from the
+ * command line (main thread) or when a generation goes live (px_log_apply, the control
+ * plane); the words only fill the configuration being built. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -51,8 +51,9 @@ struct px_log_cfg {
 
 /* ---- the event log: any thread ----
  * One line: "TIME LEVEL afd: MESSAGE" (text) or {"time","level","msg"} (JSON); the message
- * is printf-formatted, at most ~3.5 KiB, its control characters escaped. Events above the
- * configured level (default info) cost one relaxed load. */
+ * is printf-formatted, at most 2 KiB, its control characters escaped. Events above the
+ * configured level (default info) cost one relaxed load. Before px_log_apply() (while the
+ * configuration loads) events go to stderr, or to --event-log. */
 void px_log_event(enum px_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void px_log_vevent(enum px_log_level level, const char *fmt, va_list ap);

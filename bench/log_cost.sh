@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # bench/log_cost.sh: the CPU an access log line costs the proxy.
-#   usage: bash bench/log_cost.sh [./afd] [ROUNDS]
+#   usage: bash bench/log_cost.sh [./afd] [ROUNDS] [BASELINE_AFD]
 #
 # One afd worker (pinned to the last CPU) in front of an http-static-server backend (another
 # afd, pinned to CPU 0 with wrk), wrk -c 50 -d 5 on loopback; the proxy's utime + stime from
 # /proc/PID/stat before and after, divided by the requests wrk made. Three settings: no
 # access log, the text log, the JSON log (to a file in a temporary directory), interleaved
-# ROUNDS times (default 3); prints each run and the medians. Ports 19390-19399, loopback
-# only; only the processes started here are stopped, by their PID.
+# ROUNDS times (default 3); prints each run and the medians. With BASELINE_AFD (a build
+# without the access log code, e.g. of main), a fourth setting "base" runs it, to show that
+# an access log that is off costs nothing. Ports 19390-19399, loopback only; only the
+# processes started here are stopped, by their PID.
 set -u
 AFD=$(readlink -f "${1:-./afd}")
 ROUNDS=${2:-3}
+BASE=${3:+$(readlink -f "$3")}
+SETTINGS="off text json${BASE:+ base}"
 command -v wrk > /dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 T=$(mktemp -d /tmp/afd-logcost.XXXXXX)
 LAST=$(( $(nproc) - 1 ))
@@ -51,7 +55,9 @@ pool-create "web" 127.0.0.1 $BACKEND 1 add-backend
 $log
 1 workers handle-requests
 EOF
-	taskset -c $LAST "$AFD" "$T/proxy.fs" 2> /dev/null &
+	local bin=$AFD
+	[ "$1" = base ] && bin=$BASE
+	taskset -c $LAST "$bin" "$T/proxy.fs" 2> /dev/null &
 	local pid=$!
 	wait_port $PROXY || { echo "proxy did not start" >&2; exit 1; }
 	taskset -c 0 wrk -t 1 -c 50 -d 1 "http://127.0.0.1:$PROXY/" > /dev/null	# warm up
@@ -67,13 +73,13 @@ EOF
 
 declare -A all
 for r in $(seq "$ROUNDS"); do
-	for s in off text json; do
+	for s in $SETTINGS; do
 		read -r us n <<< "$(run $s)"
 		echo "round $r  access log $s: $us us CPU per request ($n requests)"
 		all[$s]="${all[$s]:-} $us"
 	done
 done
-for s in off text json; do
+for s in $SETTINGS; do
 	printf 'median  access log %-4s: %s us CPU per request\n' "$s" \
 		"$(tr ' ' '\n' <<< "${all[$s]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
 done

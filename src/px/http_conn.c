@@ -698,7 +698,8 @@ static bool step_head(struct px_conn *c)
 	if (n > 0) {
 		px_count(&c->ls->bytes_in, (uint64_t)n);
 		if (first) {	/* a request has begun: it must now arrive in time */
-			c->head_ns = ev_now(c->w->loop);
+			if (c->w->alog)	/* and the access log's time for it starts */
+				c->head_ns = ev_now(c->w->loop);
 			phase_timer(c);
 		}
 		return true;

@@ -378,8 +378,6 @@ static void wgen_free(struct px_wgen *g)
 	free(g->pickers);
 	free(g->listeners);
 	px_stats_fini(&g->stats, cfg);
-	if (g->has_snap)
-		px_stats_fini(&g->snap, cfg);
 	afd_free(g->vm);
 	px_gen_put(g->gen);
 	free(g);
@@ -449,8 +447,13 @@ void px_wgen_put(struct px_wgen *g)
 	if (--g->refs > 0)
 		return;
 	struct px_worker *w = g->w;
-	if (g->has_snap && w->cur && w->cur != g)
-		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, &g->snap, g->cfg);
+	if (w->cur && w->cur != g) {	/* what it counted since it was current */
+		bool owned;
+		int **map = px_gen_map(w->cur->gen, g->gen, &owned);
+		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, g->cfg, map);
+		if (owned)
+			px_map_free(map, w->cur->cfg);
+	}
 	px_bury(w, g, wgen_free_cb);
 }
 
@@ -473,10 +476,13 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 	struct px_wgen *old = w->cur;
 	const struct px_config *cfg = g->cfg;
 	if (old) {
-		/* counters go on from where they were */
-		px_stats_fold(&g->stats, cfg, &old->stats, NULL, old->cfg);
-		if (px_stats_copy(&old->snap, &old->stats, old->cfg) == 0)
-			old->has_snap = true;
+		/* counters go on from where they were; the old ones start again from zero, so
+		 * what its connections still count is added when the last of them ends (only
+		 * this thread writes them; the metrics thread waits on srv->mu meanwhile) */
+		bool owned;
+		int **map = px_gen_map(g->gen, old->gen, &owned);
+		px_stats_fold(&g->stats, cfg, &old->stats, old->cfg, map);
+		px_stats_zero(&old->stats, old->cfg);
 		/* listening sockets of addresses kept: the same socket, never a moment unbound */
 		for (int i = 0; i < old->cfg->nlisteners; i++) {
 			struct px_listener *ol = &old->listeners[i];
@@ -491,7 +497,6 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			ol->io.fd = -1;
 		}
 		/* idle backend connections of backends kept */
-		int **map = px_map_backends(cfg, old->cfg);
 		for (int p = 0; p < old->cfg->npools; p++) {
 			int np = px_map_pool(cfg, old->cfg->pools[p]->name);
 			int *inv = np >= 0 && map && map[np] ? invert(map[np], cfg->pools[np]->n,
@@ -513,7 +518,8 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			}
 			free(inv);
 		}
-		px_map_free(map, cfg);
+		if (owned)
+			px_map_free(map, cfg);
 		px_health_stop(w);
 	}
 	for (int i = 0; i < cfg->nlisteners; i++)

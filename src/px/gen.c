@@ -278,6 +278,7 @@ struct px_gen *px_gen_build(struct px_server *srv, const char *snippet, size_t l
 		rc = afd_eval_at(g->vm, snippet, len, "admin", 1);
 		afd_flush(g->vm);
 		sink->on = false;
+		g->same_vm = g->ctx->fp_before == afd_fingerprint(g->vm);
 		afd_set_max_steps(g->vm, 0);
 		g->ctx->admin = false;
 	}

@@ -207,6 +207,7 @@ struct px_gen {
 	struct px_vmctx *ctx;
 	struct sink *sink;		/* where vm writes (gen.c) */
 	bool has_route;			/* defines handle-http-request: workers need a VM */
+	bool same_vm;			/* the change left words and data as they were */
 	char origin[16];		/* start, reload, admin */
 	double loaded_at;		/* Unix time */
 	uint64_t build_ns;		/* how long building it took */
@@ -215,13 +216,23 @@ struct px_gen {
 	int **prev_map;			/* its backends' indices there (px_map_backends) */
 };
 
+/* A worker's VM for routing words. Generations whose change left the dictionary and data
+ * as they were (an admin set-weight, add-backend...) share their predecessor's: the same
+ * words, no replay. Only its worker's thread uses it. */
+struct px_wvm {
+	afd_vm *vm;
+	struct px_vmctx ctx;		/* ctx.g and ctx.cfg: the generation routing now */
+	afd_cell route_xt;
+	int refs;
+};
+
 struct px_wgen {
 	struct px_gen *gen;
 	struct px_config *cfg;		/* gen->cfg */
 	struct px_worker *w;
 	int refs;			/* 1 while current + connections using it */
-	afd_vm *vm;			/* NULL without a routing word */
-	struct px_vmctx ctx;
+	struct px_wvm *wvm;		/* NULL without a routing word */
+	afd_vm *vm;			/* wvm->vm */
 	afd_cell route_xt;		/* handle-http-request, or 0 */
 	struct lb_picker *pickers;	/* [pool] */
 	struct px_sconn ***idle;	/* [pool][backend]: idle connections to backends */

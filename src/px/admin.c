@@ -231,6 +231,13 @@ static void on_admin_accept(struct ev_loop *loop, struct ev_io *io, uint32_t eve
 		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		struct ucred cred;	/* the socket's mode says who; this makes sure */
+		socklen_t clen = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+		    (cred.uid != 0 && cred.uid != geteuid())) {
+			close(fd);
+			continue;
+		}
 		struct aconn *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);

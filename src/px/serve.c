@@ -435,6 +435,8 @@ int px_serve(struct px_vmctx *ctx)
 		px_log_event(PX_LOG_ERROR, "admin socket %s: %s", apath, strerror(-err));
 	if (!err)
 		err = drop_privileges(cfg);
+	if (!err)
+		px_spare_fill(srv);
 	for (int i = 0; i < n && !err; i++, started++)
 		err = px_worker_start(&ws[i]);
 	if (!err) {
@@ -452,6 +454,8 @@ int px_serve(struct px_vmctx *ctx)
 			px_worker_fini(&ws[i]);
 	if (srv && srv->cur)
 		px_gen_put(srv->cur);
+	if (srv)
+		px_spare_free(srv);
 	if (first)
 		px_gen_put(first);
 	free(ws);

@@ -325,36 +325,58 @@ void px_idle_put(struct px_sconn *s)
 /* ---- generations, as this worker sees them ---- */
 static void vm_discard(void *host, const char *buf, size_t len) {}
 
+static void wvm_put(struct px_wvm *v)
+{
+	if (v && --v->refs == 0) {
+		afd_free(v->vm);
+		free(v);
+	}
+}
+
 /* The generation's sources replayed: the same word definitions as its main VM. */
 static int wgen_vm(struct px_wgen *g)
 {
+	struct px_wgen *cur = g->w->cur;
+	if (g->gen->same_vm && cur && cur->wvm && cur->gen->id == g->gen->prev_id) {
+		g->wvm = cur->wvm;	/* the change touched no word: share it */
+		g->wvm->refs++;
+		g->vm = g->wvm->vm;
+		g->route_xt = g->wvm->route_xt;
+		return 0;
+	}
 	afd_vm *h = g->gen->vm ? g->gen->vm : g->w->srv->start->vm;
 	struct afd_opts o = { .sz = sizeof(o), .write = vm_discard,
 			      .data_size = g->w->srv->start->data_size };
-	if (!(g->vm = afd_new(&o)))
+	struct px_wvm *v = calloc(1, sizeof(*v));
+	if (!v || !(v->vm = afd_new(&o))) {
+		free(v);
 		return -ENOMEM;
-	afd_set_history(g->vm, 0);
-	g->ctx.cfg = g->cfg;
-	g->ctx.w = g->w;
-	g->ctx.g = g;
-	g->ctx.vm = g->vm;
-	if (px_register_words(g->vm, &g->ctx) < 0)
+	}
+	v->refs = 1;
+	g->wvm = v;
+	g->vm = v->vm;
+	afd_set_history(v->vm, 0);
+	v->ctx.cfg = g->cfg;
+	v->ctx.w = g->w;
+	v->ctx.g = g;
+	v->ctx.vm = v->vm;
+	if (px_register_words(v->vm, &v->ctx) < 0)
 		return -ENOMEM;
 	const char *name, *text;
 	size_t len;
 	int n = afd_history(h, 0, &name, &text, &len);
 	for (int i = 0; i < n; i++) {
 		afd_history(h, i, &name, &text, &len);
-		int err = afd_eval(g->vm, text, len, name);
+		int err = afd_eval(v->vm, text, len, name);
 		if (err && err != AFD_THROW_BYE) {	/* BYE: handle-requests ends a source */
 			char msg[512];
-			afd_format_error(g->vm, msg, sizeof(msg));
+			afd_format_error(v->vm, msg, sizeof(msg));
 			px_log_event(PX_LOG_WARN, "worker %d: replaying %s: %s", g->w->id, name, msg);
 		}
 	}
-	afd_cell xt = afd_find(g->vm, "handle-http-request", 19);
-	g->route_xt = xt > 0 ? xt : 0;
-	afd_set_max_steps(g->vm, 1000000);	/* a routing word must not hang a worker */
+	afd_cell xt = afd_find(v->vm, "handle-http-request", 19);
+	v->route_xt = g->route_xt = xt > 0 ? xt : 0;
+	afd_set_max_steps(v->vm, 1000000);	/* a routing word must not hang a worker */
 	return 0;
 }
 
@@ -378,9 +400,7 @@ static void wgen_free(struct px_wgen *g)
 	free(g->pickers);
 	free(g->listeners);
 	px_stats_fini(&g->stats, cfg);
-	if (g->has_snap)
-		px_stats_fini(&g->snap, cfg);
-	afd_free(g->vm);
+	wvm_put(g->wvm);
 	px_gen_put(g->gen);
 	free(g);
 }
@@ -449,8 +469,13 @@ void px_wgen_put(struct px_wgen *g)
 	if (--g->refs > 0)
 		return;
 	struct px_worker *w = g->w;
-	if (g->has_snap && w->cur && w->cur != g)
-		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, &g->snap, g->cfg);
+	if (w->cur && w->cur != g) {	/* what it counted since it was current */
+		bool owned;
+		int **map = px_gen_map(w->cur->gen, g->gen, &owned);
+		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, g->cfg, map);
+		if (owned)
+			px_map_free(map, w->cur->cfg);
+	}
 	px_bury(w, g, wgen_free_cb);
 }
 
@@ -473,10 +498,13 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 	struct px_wgen *old = w->cur;
 	const struct px_config *cfg = g->cfg;
 	if (old) {
-		/* counters go on from where they were */
-		px_stats_fold(&g->stats, cfg, &old->stats, NULL, old->cfg);
-		if (px_stats_copy(&old->snap, &old->stats, old->cfg) == 0)
-			old->has_snap = true;
+		/* counters go on from where they were; the old ones start again from zero, so
+		 * what its connections still count is added when the last of them ends (only
+		 * this thread writes them; the metrics thread waits on srv->mu meanwhile) */
+		bool owned;
+		int **map = px_gen_map(g->gen, old->gen, &owned);
+		px_stats_fold(&g->stats, cfg, &old->stats, old->cfg, map);
+		px_stats_zero(&old->stats, old->cfg);
 		/* listening sockets of addresses kept: the same socket, never a moment unbound */
 		for (int i = 0; i < old->cfg->nlisteners; i++) {
 			struct px_listener *ol = &old->listeners[i];
@@ -491,7 +519,6 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			ol->io.fd = -1;
 		}
 		/* idle backend connections of backends kept */
-		int **map = px_map_backends(cfg, old->cfg);
 		for (int p = 0; p < old->cfg->npools; p++) {
 			int np = px_map_pool(cfg, old->cfg->pools[p]->name);
 			int *inv = np >= 0 && map && map[np] ? invert(map[np], cfg->pools[np]->n,
@@ -513,7 +540,8 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			}
 			free(inv);
 		}
-		px_map_free(map, cfg);
+		if (owned)
+			px_map_free(map, cfg);
 		px_health_stop(w);
 	}
 	for (int i = 0; i < cfg->nlisteners; i++)

@@ -96,7 +96,8 @@ struct out {
 	char *p, *end;
 };
 
-static void put(struct out *o, const char *s, size_t n)
+/* Inlined: most copies are of literals, whose length and memcpy the compiler then folds. */
+static inline __attribute__((always_inline)) void put(struct out *o, const char *s, size_t n)
 {
 	if (n > (size_t)(o->end - o->p))
 		n = (size_t)(o->end - o->p);
@@ -104,16 +105,36 @@ static void put(struct out *o, const char *s, size_t n)
 	o->p += n;
 }
 
-static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+static inline __attribute__((always_inline)) void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* Numbers two digits at a time: a line has about twenty of them. */
+static const char two_digits[] =
+	"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+	"5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
 static void put_u64(struct out *o, uint64_t v)
 {
-	char d[20];
-	int i = 20;
-	do
-		d[--i] = (char)('0' + v % 10);
-	while ((v /= 10));
-	put(o, d + i, (size_t)(20 - i));
+	int n = 1;
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	if (o->end - o->p < n)
+		return;
+	char *p = o->p + n;	/* written from the end, straight into the line */
+	o->p = p;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, two_digits + v % 100 * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, two_digits + v * 2, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
 }
 
 /* ns as milliseconds with three decimals: 1.234 */
@@ -138,16 +159,19 @@ static void put_addr(struct out *o, uint32_t ip, uint16_t port)
 /* Bytes as they may appear in a line: text escapes " \ and every byte outside printable
  * ASCII as \xHH (as nginx does); JSON escapes " and \ and writes every byte outside
  * printable ASCII as \u00HH, so the line is valid JSON (and ASCII) whatever came in. */
+static bool plain(unsigned char ch) { return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\'; }
+
 static void put_esc(struct out *o, const char *s, size_t n, bool json)
 {
 	static const char hex[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
+		size_t run = i;
+		while (run < n && plain((unsigned char)s[run]))
+			run++;
+		put(o, s + i, run - i);	/* the usual case: all of it, in one copy */
+		if ((i = run) == n)
+			break;
 		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-			if (o->p < o->end)
-				*o->p++ = (char)ch;
-			continue;
-		}
 		char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
 		if (json && (ch == '"' || ch == '\\'))
 			put(o, (char[]){ '\\', (char)ch }, 2);

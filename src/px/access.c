@@ -34,11 +34,28 @@ struct px_alog {
 	bool json;
 	uint32_t len;			/* bytes waiting in buf */
 	int64_t sec;			/* the second `date` holds */
+	uint64_t dropped;		/* lines dropped not yet said in the event log */
+	uint64_t said_ns;		/* when it last said so: at most once a second */
 	char date[PX_LOG_TIME_LEN + 1];
 	char buf[ALOG_BUF];
 };
 
 /* ---- writing the buffer ---- */
+/* Lines lost: counted at once (metrics), and said in the event log at most once a second
+ * per worker, so a full disk is seen without flooding the event log too. */
+static void dropped(struct px_alog *a, uint64_t n, int err)
+{
+	px_log_count(PX_LOG_ACCESS, 0, n);
+	a->dropped += n;
+	uint64_t now = ev_now(a->w->loop);
+	if (a->said_ns && now - a->said_ns < 1000000000ull)
+		return;
+	px_log_event(PX_LOG_WARN, "worker %d: access log: %llu line%s dropped (%s)", a->w->id,
+		     (unsigned long long)a->dropped, a->dropped == 1 ? "" : "s", strerror(err));
+	a->said_ns = now ? now : 1;
+	a->dropped = 0;
+}
+
 static uint32_t count_lines(const char *p, size_t n)
 {
 	uint32_t k = 0;
@@ -77,7 +94,7 @@ static void flush(struct px_alog *a)
 		if (r == -EAGAIN)	/* full for now: keep the rest for the next tick */
 			break;
 		/* failed (ENOSPC, EIO, EBADF...): what waits is lost */
-		px_log_count(PX_LOG_ACCESS, 0, count_lines(a->buf + off, a->len - off));
+		dropped(a, count_lines(a->buf + off, a->len - off), r < 0 ? (int)-r : EIO);
 		off = a->len;
 	}
 	memmove(a->buf, a->buf + off, a->len - off);
@@ -302,7 +319,7 @@ static bool room(struct px_alog *a)
 		flush(a);
 	if (ALOG_BUF - a->len >= ALOG_LINE_MAX)
 		return true;
-	px_log_count(PX_LOG_ACCESS, 0, 1);
+	dropped(a, 1, EAGAIN);	/* the destination would block, and the buffer is full */
 	return false;
 }
 
@@ -545,6 +562,7 @@ int px_alog_sync(struct px_worker *w)
 	a->nfree = 0;
 	a->len = 0;
 	a->sec = -1;
+	a->dropped = a->said_ns = 0;
 	a->json = px_log_json(PX_LOG_ACCESS);
 	ev_timer_init(&a->timer, on_tick, a);
 	w->alog = a;
@@ -557,8 +575,9 @@ void px_alog_fini(struct px_worker *w)
 	if (!a)
 		return;
 	flush(a);
-	if (a->len)	/* the destination would still block: give up on the rest */
-		px_log_count(PX_LOG_ACCESS, 0, count_lines(a->buf, a->len));
+	a->said_ns = 0;		/* the last word on what was lost */
+	if (a->len || a->dropped)	/* the destination would still block: give up */
+		dropped(a, count_lines(a->buf, a->len), EAGAIN);
 	ev_timer_stop(w->loop, &a->timer);
 	while (a->free) {
 		struct px_areq *next = a->free->next;

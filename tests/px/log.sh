@@ -451,6 +451,13 @@ else
 fi
 stop_pid $FPID
 [ "$RC" = 0 ] && ok "the FIFO afd stops cleanly (status 0)" || notok "the FIFO afd stops cleanly" "status $RC"
+if grep -qE '^[0-9T:.-]+Z warn afd: worker 0: access log: [0-9]+ lines? dropped \(Resource temporarily unavailable\)$' "$T/fifo.out"; then
+	ok "the event log says lines were dropped, and why: 'warn afd: worker 0: access log: N lines dropped (Resource temporarily unavailable)'"
+else
+	notok "the event log says lines were dropped" "$(cat "$T/fifo.out" | head -5)"
+fi
+n=$(grep -c 'lines\? dropped' "$T/fifo.out")
+if [ "$n" -le 3 ]; then ok "... at most once a second per worker ($n such lines)"; else notok "drop warnings are rate-limited" "$n lines"; fi
 
 # ======================================================================================
 # the command line: --access-log wins over the configuration's

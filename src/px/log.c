@@ -131,7 +131,8 @@ void px_log_count(enum px_log_which which, uint64_t written, uint64_t dropped)
 static int open_log(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENXIO && (!strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/stderr")))
+	bool std = !strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/stderr");
+	if (fd < 0 && errno == ENXIO && std)
 		fd = fcntl(path[5] == 'o' ? STDOUT_FILENO : STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 	return fd < 0 ? -errno : fd;
 }

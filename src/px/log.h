@@ -145,7 +145,11 @@ static inline void px_alog_status(struct px_areq *r, int status, bool own)
 }
 static inline void px_alog_out(struct px_areq *r, uint64_t n) { if (r) r->bytes_out += n; }
 static inline void px_alog_in(struct px_areq *r, uint64_t n) { if (r) r->bytes_in += n; }
-static inline void px_alog_backend_time(struct px_areq *r, uint64_t ns) { if (r) r->backend_ns = ns; }
+static inline void px_alog_backend_time(struct px_areq *r, uint64_t ns)
+{
+	if (r)
+		r->backend_ns = ns;
+}
 
 /* On the worker's thread as it adopts a generation (after px_log_apply): w->alog follows
  * the access log: made when it is on, written and freed when it is off (NULL). */

@@ -251,6 +251,8 @@ struct px_worker {
 	struct px_server *srv;
 	struct px_buf *freebufs;
 	int nfreebufs;
+	void *objs[16];			/* free connection objects by 64-byte size class */
+	int nobjs[16];
 	struct http_msg msg;		/* scratch for parsing */
 	uint64_t rng;
 	void *graveyard;		/* connections to free after this event batch */
@@ -374,6 +376,9 @@ int px_listen_new(const struct px_listener_cfg *l);	/* a listening socket, or -e
 /* A listening socket for l: one handed over by the process upgraded from, or a new one. */
 int px_listen_fd(struct px_server *srv, const struct px_listener_cfg *l);
 void px_thread_loop(struct ev_loop *loop);	/* run a loop, signals to the main thread */
+/* Connection objects (zeroed) from the worker's free lists; put them back with their size. */
+void *px_obj_get(struct px_worker *w, size_t size);
+void px_obj_put(struct px_worker *w, void *p, size_t size);
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup);

@@ -88,6 +88,55 @@ ssize_t px_buf_send(int fd, struct px_buf *b, uint32_t upto, bool *ready)
 	return n < 0 ? -errno : 0;
 }
 
+/* ---- connection objects: per-worker free lists by size class (64-byte steps) ---- */
+#define OBJ_CLASSES 16		/* up to 1 KiB; larger objects come from calloc */
+#define OBJ_KEEP 4096		/* free objects kept per class: a burst's worth */
+
+struct obj {
+	struct obj *next;
+};
+
+static unsigned obj_class(size_t size) { return (unsigned)((size + 63) / 64); }
+
+void *px_obj_get(struct px_worker *w, size_t size)
+{
+	unsigned k = obj_class(size);
+	if (k >= OBJ_CLASSES)
+		return calloc(1, size);
+	struct obj *o = w->objs[k];
+	if (!o)
+		return calloc(1, (size_t)k * 64);
+	w->objs[k] = o->next;
+	w->nobjs[k]--;
+	memset(o, 0, (size_t)k * 64);
+	return o;
+}
+
+void px_obj_put(struct px_worker *w, void *p, size_t size)
+{
+	unsigned k = obj_class(size);
+	if (!p)
+		return;
+	if (k >= OBJ_CLASSES || w->nobjs[k] >= OBJ_KEEP) {
+		free(p);
+		return;
+	}
+	struct obj *o = p;
+	o->next = w->objs[k];
+	w->objs[k] = o;
+	w->nobjs[k]++;
+}
+
+static void objs_free(struct px_worker *w)
+{
+	for (unsigned k = 0; k < OBJ_CLASSES; k++)
+		while (w->objs[k]) {
+			struct obj *o = w->objs[k];
+			w->objs[k] = o->next;
+			free(o);
+		}
+}
+
 /* ---- deferred frees: an event batch may still hold pointers to a closed connection ---- */
 struct grave {
 	struct grave *next;
@@ -97,7 +146,7 @@ struct grave {
 
 void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *))
 {
-	struct grave *g = malloc(sizeof(*g));
+	struct grave *g = px_obj_get(w, sizeof(*g));
 	if (!g) {	/* cannot defer: leak rather than risk a use after free */
 		return;
 	}
@@ -117,7 +166,7 @@ static void reap(struct ev_loop *loop, struct ev_timer *t)
 	while (g) {
 		struct grave *next = g->next;
 		g->free_fn(g->conn);
-		free(g);
+		px_obj_put(w, g, sizeof(*g));
 		g = next;
 	}
 }
@@ -220,7 +269,11 @@ static void idle_unlink(struct px_sconn *s)
 	s->next = NULL;
 }
 
-static void sconn_free(void *p) { free(p); }
+static void sconn_free(void *p)
+{
+	struct px_sconn *s = p;
+	px_obj_put(s->w, s, sizeof(*s));
+}
 
 void px_sconn_close(struct px_sconn *s)
 {
@@ -266,7 +319,7 @@ struct px_sconn *px_sconn_open(struct px_wgen *g, int pool, int backend)
 		errno = -fd;
 		return NULL;
 	}
-	struct px_sconn *s = calloc(1, sizeof(*s));
+	struct px_sconn *s = px_obj_get(w, sizeof(*s));
 	if (!s) {
 		close(fd);
 		errno = ENOMEM;
@@ -281,7 +334,7 @@ struct px_sconn *px_sconn_open(struct px_wgen *g, int pool, int backend)
 	int err = ev_io_set(w->loop, &s->io, EV_READ | EV_WRITE | EV_RDHUP | EV_ET);
 	if (err) {
 		close(fd);
-		free(s);
+		px_obj_put(w, s, sizeof(*s));
 		errno = -err;
 		return NULL;
 	}
@@ -663,5 +716,6 @@ void px_worker_fini(struct px_worker *w)
 		free(w->freebufs);
 		w->freebufs = next;
 	}
+	objs_free(w);
 	ev_loop_free(w->loop);
 }

@@ -242,7 +242,7 @@ expect "tcp-mode: bytes in and out as curl sent ($sreq) and got ($shdr + $sdl); 
 nbefore=$(wc -l < "$A")
 mv "$A" "$A.1"
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$WEB/before-reopen"
-sleep 0.3	# written (100 ms) to the renamed file: the one still open
+for i in $(seq 60); do grep -q '/before-reopen' "$A.1" && break; sleep 0.05; done	# to the renamed file: the one still open
 kill -USR1 $AFD_PID
 for i in $(seq 40); do [ -f "$A" ] && break; sleep 0.05; done
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$WEB/after-reopen"

@@ -20,7 +20,7 @@
  * before. The bytes are conserved, though: everything the source received (tcp_info's
  * tcpi_bytes_received, which counts the FIN as 1) either sits in the psock or has entered
  * the destination's send queue (tcpi_bytes_acked + SIOCOUTQ = bytes written so far, FIN
- * not yet sent). When the second reaches the first, nothing is left in between, nothing
+ * not yet sent; on the side that connected, tcpi_bytes_acked counts the SYN as 1 too). When the second reaches the first, nothing is left in between, nothing
  * more can come (the source has ended), and a FIN queued now goes after the last byte.
  * The two counters of the destination are read acked first, queue second: an ACK landing
  * in between makes the sum smaller, never larger, so a wrong "drained" cannot happen, only
@@ -238,7 +238,7 @@ int dp_sock_bytes(int fd, struct dp_sock_bytes *b)
 	return 0;
 }
 
-int dp_sockmap_drained(int from, int to)
+int dp_sockmap_drained(int from, int to, int to_connected)
 {
 	struct dp_sock_bytes f, t;
 	int err = dp_sock_bytes(from, &f);
@@ -246,7 +246,8 @@ int dp_sockmap_drained(int from, int to)
 		err = dp_sock_bytes(to, &t);
 	if (err)
 		return err;
-	return t.written + 1 >= f.received;	/* the source's FIN counts 1, and stays there */
+	/* the source's FIN counts 1 in its received; the destination's SYN 1 in its written */
+	return t.written + 1 >= f.received + (to_connected ? 1 : 0);
 }
 
 int dp_sock_fin_received(uint8_t state)

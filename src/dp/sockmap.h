@@ -28,14 +28,16 @@ int dp_sockmap_splice(struct dp_sockmap *m, int a, int b);
 /* What a connected TCP socket has moved so far (tcp_info and SIOCOUTQ). */
 struct dp_sock_bytes {
 	uint64_t received;	/* data received, plus 1 once a FIN arrived */
-	uint64_t written;	/* data queued to send, acknowledged or not (plus 1 after a FIN) */
-	uint64_t acked;		/* data (and FIN) the peer acknowledged */
+	uint64_t written;	/* data queued to send, acknowledged or not (plus 1 after a FIN,
+				 * and 1 for the SYN of a socket that connected) */
+	uint64_t acked;		/* what the peer acknowledged, counted as in written */
 	uint8_t state;		/* TCP_ESTABLISHED ... */
 };
 int dp_sock_bytes(int fd, struct dp_sock_bytes *b);
 /* After from's end of stream was seen: 1 when every byte from received is in to's send
- * queue (to may be half-closed now), 0 not yet, -errno. */
-int dp_sockmap_drained(int from, int to);
+ * queue (to may be half-closed now), 0 not yet, -errno. to_connected: to is the socket
+ * that called connect() (the kernel counts its SYN as an acknowledged byte). */
+int dp_sockmap_drained(int from, int to, int to_connected);
 /* Did the peer of a socket in this state send its FIN? */
 int dp_sock_fin_received(uint8_t state);
 

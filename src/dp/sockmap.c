@@ -51,7 +51,7 @@ struct tuple {			/* as __sk_buff shows them on this (little-endian) host */
 };
 
 /* offsets in struct __sk_buff (linux/bpf.h) */
-enum { SKB_REMOTE_IP4 = 92, SKB_LOCAL_IP4 = 96, SKB_REMOTE_PORT = 132, SKB_LOCAL_PORT = 136 };
+enum { SKB_LEN = 0, SKB_REMOTE_IP4 = 92, SKB_LOCAL_IP4 = 96, SKB_REMOTE_PORT = 132, SKB_LOCAL_PORT = 136 };
 
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
@@ -61,11 +61,19 @@ static long sys_bpf(int cmd, union bpf_attr *a)
 #define INSN(code, dst, src, off, imm) ((struct bpf_insn){ (code), (dst), (src), (off), (imm) })
 
 /* r0 = sk_redirect_hash(skb, peers, &tuple(skb), egress) == SK_PASS ? SK_DROP : SK_PASS:
- * a redirected skb is the peer's now; one without a peer stays with its socket. */
+ * a redirected skb is the peer's now; one without a peer stays with its socket.
+ * An empty skb is a bare FIN (tcp_read_skb hands those to the verdict too): redirected, it
+ * would make the peer's psock send 0 bytes, which it takes for a broken pipe (EPIPE on the
+ * peer socket, its relay stopped). Dropped, the end of stream stays where it is due: on
+ * this socket, whose recv returns 0. */
 static int load_verdict(int peers, char *why, size_t whylen)
 {
 	const struct bpf_insn prog[] = {
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),			/* r6 = skb */
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 6, SKB_LEN, 0),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 2, 0, 2, 0),			/* has data */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_DROP),		/* a bare FIN */
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 6, SKB_LOCAL_IP4, 0),	/* key on the stack */
 		INSN(BPF_STX | BPF_MEM | BPF_W, 10, 2, -16, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 6, SKB_REMOTE_IP4, 0),

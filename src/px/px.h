@@ -18,11 +18,15 @@
 #include <afd/lb.h>
 
 enum px_mode { PX_HTTP, PX_TCP, PX_STATIC };
+/* How tcp-mode moves bytes: the default, in userspace, or by the kernel (BPF sockmap,
+ * src/dp/sockmap.c; userspace when the kernel or our privileges do not allow it). */
+enum px_relay { PX_RELAY_DEFAULT, PX_RELAY_USER, PX_RELAY_KERNEL };
 
 struct px_listener_cfg {
 	uint32_t ip;
 	uint16_t port;
 	enum px_mode mode;
+	enum px_relay relay;	/* PX_TCP: kernel-relay, user-relay */
 	int pool;		/* default pool, -1 for none (static servers) */
 	char *body;		/* PX_STATIC: the text served */
 	size_t bodylen;
@@ -79,6 +83,7 @@ struct px_buf {
 
 struct px_worker;
 struct px_conn;
+struct dp_sockmap;
 
 /* Every client connection starts with this, so a worker can end them all when it stops. */
 struct px_live {
@@ -193,6 +198,7 @@ struct px_worker {
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
 	struct px_stats stats;		/* metrics.c */
+	struct dp_sockmap *sockmap;	/* the kernel relay of tcp-mode, NULL: userspace only */
 };
 
 /* config.c: the configuration and the words that build it */
@@ -258,6 +264,8 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 		    uint32_t client_ip);
 void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 		   uint32_t client_ip);
+/* tcp_conn.c: does this listener relay in the kernel (the default resolved)? */
+bool px_tcp_kernel_relay(const struct px_listener_cfg *l);
 void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
 
 /* route.c: ask Forth's handle-http-request which backend; -1 for the default pool */

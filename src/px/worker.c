@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "dp/sockmap.h"
 #include "px.h"
 
 #define MAX_FREE_BUFS 64
@@ -352,6 +353,23 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The kernel relay, if a tcp-mode listener wants it: the worker's own maps. Without it
+ * (not root, no BPF sockmap) tcp-mode relays in userspace, said once on stderr. */
+#define SOCKMAP_PAIRS 32768
+static void worker_sockmap(struct px_worker *w)
+{
+	static int told;
+	char why[256];
+	for (int i = 0; i < w->cfg->nlisteners; i++)
+		if (px_tcp_kernel_relay(&w->cfg->listeners[i])) {
+			w->sockmap = dp_sockmap_open(SOCKMAP_PAIRS, why, sizeof(why));
+			if (!w->sockmap && !__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+				fprintf(stderr, "afd: kernel-relay unavailable (%.160s): tcp-mode relays "
+					"in userspace\n", why);
+			return;
+		}
+}
+
 int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *cfg,
 		   afd_vm *main_vm)
 {
@@ -387,6 +405,7 @@ int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *
 		if ((err = ev_io_set(w->loop, &w->listeners[i].io, EV_READ)))
 			return err;
 	}
+	worker_sockmap(w);
 	err = px_health_start(w, nworkers);
 	return err ? err : worker_vm(w, main_vm);
 }
@@ -460,6 +479,7 @@ void px_worker_fini(struct px_worker *w)
 	free(w->pickers);
 	free(w->listeners);
 	px_stats_fini(w);
+	dp_sockmap_close(w->sockmap);	/* after the connections: they were in it */
 	afd_free(w->vm);
 	ev_loop_free(w->loop);
 }

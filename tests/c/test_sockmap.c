@@ -282,6 +282,12 @@ static void check_counters(struct dp_sockmap *m, int lp, int lb, int pl, int pb)
 	CHECK(bx.received == 3001 && dp_sock_fin_received(bx.state));	/* the FIN counts 1 */
 	CHECK(by.written == 3001 && by.received == 5000 && bx.written == 5000);	/* y's SYN */
 	CHECK(dp_sockmap_drained(p.x, p.y, 1) == 1);
+	/* the bare FIN was not redirected: y is not broken, and the answer still flows */
+	int err = -1;
+	socklen_t n = sizeof(err);
+	CHECK(getsockopt(p.y, SOL_SOCKET, SO_ERROR, &err, &n) == 0 && err == 0);
+	send(p.backend, buf, 700, 0);
+	CHECK(read_n(p.client, buf, 700) == 700);
 	close_pair(&p);
 }
 

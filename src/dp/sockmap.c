@@ -242,7 +242,9 @@ int dp_sock_bytes(int fd, struct dp_sock_bytes *b)
 		return -errno;
 	*b = (struct dp_sock_bytes){ .received = ti.tcpi_bytes_received, .acked = ti.tcpi_bytes_acked,
 				     .written = ti.tcpi_bytes_acked + (uint64_t)outq,
-				     .state = ti.tcpi_state };
+				     .state = ti.tcpi_state,
+				     .quiet_ms = ti.tcpi_last_data_recv < ti.tcpi_last_data_sent ?
+						 ti.tcpi_last_data_recv : ti.tcpi_last_data_sent };
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct dp_sock_bytes {
 	uint64_t written;	/* data queued to send, acknowledged or not (plus 1 after a FIN,
 				 * and 1 for the SYN of a socket that connected) */
 	uint64_t acked;		/* what the peer acknowledged, counted as in written */
+	uint32_t quiet_ms;	/* since data was last received or sent */
 	uint8_t state;		/* TCP_ESTABLISHED ... */
 };
 int dp_sock_bytes(int fd, struct dp_sock_bytes *b);

@@ -41,7 +41,6 @@ struct px_tcp {
 	bool c_eof, s_eof, up_shut, down_shut;
 	bool kernel;			/* the kernel relays (sockmap) */
 	uint8_t poll_ms;		/* kernel: polling for a drain every poll_ms, 0: not */
-	uint32_t activity, quiet_ms;	/* kernel: counters seen last, and since when (ms) */
 	int pool, backend, ntried;
 	uint32_t client_ip;
 	int16_t tried[MAX_TRIED];	/* a bitmap only while picking: idle memory stays small */
@@ -51,7 +50,6 @@ static void tcp_close(struct px_tcp *t);
 static void tcp_abort(struct px_tcp *t);
 static void tcp_pump(struct px_tcp *t);
 static bool tcp_kernel_start(struct px_tcp *t);
-static uint32_t tcp_activity(struct px_tcp *t);
 
 /* The backend failed the connection (before tcp_release forgets which). */
 static void tcp_fault(struct px_tcp *t)
@@ -303,8 +301,6 @@ static bool tcp_kernel_start(struct px_tcp *t)
 	if (err)	/* the map is full, say: this one stays in userspace */
 		return true;
 	t->kernel = true;
-	t->quiet_ms = (uint32_t)(ev_now(loop) / 1000000);
-	t->activity = tcp_activity(t);
 	/* ends only; registering again reports an end that came already */
 	t->c_rd = t->s_rd = false;
 	if (ev_io_set(loop, &t->c, EV_RDHUP | EV_ET) < 0 ||
@@ -315,28 +311,17 @@ static bool tcp_kernel_start(struct px_tcp *t)
 	return true;
 }
 
-/* Bytes moved so far by both sockets, as a fingerprint of activity. */
-static uint32_t tcp_activity(struct px_tcp *t)
-{
-	struct dp_sock_bytes c, s;
-	if (dp_sock_bytes(t->c.fd, &c) || dp_sock_bytes(t->s.fd, &s))
-		return t->activity;
-	return (uint32_t)(c.received + c.acked + s.received + s.acked);
-}
-
 /* The timer of a kernel-relayed connection: poll for a drain, or the idle timeout. Idle
- * means no byte received or acknowledged by either socket since the last look. */
+ * means that neither socket received or sent data for tcp-idle-timeout (tcp_info: a
+ * client that stopped reading keeps nothing moving, as in userspace). */
 static void tcp_kernel_tick(struct px_tcp *t)
 {
 	struct ev_loop *loop = t->w->loop;
-	uint32_t now_ms = (uint32_t)(ev_now(loop) / 1000000), idle_ms;
-	uint32_t a = tcp_activity(t);
-	if (a != t->activity) {
-		t->activity = a;
-		t->quiet_ms = now_ms;
-	}
-	idle_ms = (uint32_t)(t->w->cfg->tcp_idle_ns / 1000000);
-	if (now_ms - t->quiet_ms >= idle_ms) {
+	uint32_t idle_ms = (uint32_t)(t->w->cfg->tcp_idle_ns / 1000000), quiet_ms = 0;
+	struct dp_sock_bytes c, s;
+	if (dp_sock_bytes(t->c.fd, &c) == 0 && dp_sock_bytes(t->s.fd, &s) == 0)
+		quiet_ms = c.quiet_ms < s.quiet_ms ? c.quiet_ms : s.quiet_ms;
+	if (quiet_ms >= idle_ms) {
 		tcp_close(t);
 		return;
 	}
@@ -353,7 +338,7 @@ static void tcp_kernel_tick(struct px_tcp *t)
 			return;
 		}
 	}
-	ev_timer_in(loop, &t->timer, (uint64_t)(idle_ms - (now_ms - t->quiet_ms)) * 1000000);
+	ev_timer_in(loop, &t->timer, (uint64_t)(idle_ms - quiet_ms) * 1000000);
 }
 
 /* At the close: what the kernel moved, into the listener's counters. */

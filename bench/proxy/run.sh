@@ -23,7 +23,11 @@
 #      request ((utime+stime) delta of /proc/PID/stat / requests completed); ratios to
 #      HAProxy. Peers take turns in ROUNDS runs of RUN seconds (noise hits all alike);
 #      the table gives medians.
-#   3. TCP: the same load through L4 listeners (nginx's stream module when installed)
+#   3. TCP: the same load through L4 listeners (nginx's stream module when installed); AFD
+#      twice: afd (user-relay, 18002) and afdk (kernel-relay, 18004, the same process).
+#      "all us/req" is the whole machine's busy CPU (/proc/stat) per request: wrk and the
+#      backends are in it for every peer alike, and so is the kernel relay's work, which
+#      runs in softirq and kernel workers outside the afd process
 #   4. CPU per request at an equal offered rate: wrk -c50 with paced.lua (PACE_MS pause
 #      before each request), so no peer gains from batching at a higher rate
 #   5. AFD's routing word: afd-route.fs (a 12-word handle-http-request) against afd.fs,
@@ -128,7 +132,7 @@ pid_of() { cat "$T/$1.pid"; }
 
 ports_of() {
 	case $1 in
-	b1) echo 19001 ;; b2) echo 19002 ;; afd) echo 18001 18002 ;; afd_route) echo 18003 ;;
+	b1) echo 19001 ;; b2) echo 19002 ;; afd) echo 18001 18002 18004 ;; afd_route) echo 18003 ;;
 	haproxy) echo 18011 18012 ;; nginx) echo 18021; [ $NGINX_TCP = 1 ] && echo 18022 ;;
 	esac
 }
@@ -176,6 +180,7 @@ cpu_ticks() {	# "utime stime" of a process tree, all threads (/proc/PID/stat cou
 }
 
 cpu1_busy() { awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }	# all of CPU 1
+cpu_all_busy() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }	# the machine
 
 rss_kb() {
 	local sum=0 p v
@@ -226,13 +231,15 @@ med() {	# med VALUES...: the median
 load() {
 	local key=$1 port=$2 conns=$3 secs=$4 name=$5
 	shift 5
-	local i=$(( ${R[$key,n]:-0} + 1 )) out=$T/wrk.txt pid= c0="0 0" c1="0 0" b0 b1 w0 w1
+	local i=$(( ${R[$key,n]:-0} + 1 )) out=$T/wrk.txt pid= c0="0 0" c1="0 0" b0 b1 w0 w1 a0 a1
 	[ -n "$name" ] && pid=$(pid_of "$name") && c0=$(cpu_ticks "$pid")
 	b0=$(cpu1_busy)
+	a0=$(cpu_all_busy)
 	w0=$(date +%s%N)
 	taskset -c 0 wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "http://127.0.0.1:$port/" >"$out" 2>&1
 	w1=$(date +%s%N)
 	b1=$(cpu1_busy)
+	a1=$(cpu_all_busy)
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
 	local reqs rps p99 errs
 	reqs=$(awk '/requests in/ {print $1}' "$out")
@@ -255,6 +262,8 @@ load() {
 	R[$key,errs]=$(( ${R[$key,errs]:-0} + errs ))
 	R[$key,wall]=$(( ${R[$key,wall]:-0} + w1 - w0 ))
 	R[$key,busy1]=$(( ${R[$key,busy1]:-0} + b1 - b0 ))
+	R[$key,all_us,$i]=$(awk -v t=$((a1 - a0)) -v hz="$CLK_TCK" -v n="$reqs" \
+		'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
 	if [ -n "$pid" ]; then
 		local u s
 		read -r u s < <(echo "$c0 $c1" | awk '{print $3 - $1, $4 - $2}')
@@ -268,14 +277,16 @@ load() {
 
 # agg KEY: medians over its runs, CPU shares over their whole time
 agg() {
-	local key=$1 i n=${R[$1,n]:-0} rps=() p99=() cpu=() user=()
+	local key=$1 i n=${R[$1,n]:-0} rps=() p99=() cpu=() user=() all=()
 	[ "$n" = 0 ] && return
 	for i in $(seq "$n"); do
 		rps+=("${R[$key,rps,$i]}")
 		p99+=("${R[$key,p99,$i]:-}")
 		cpu+=("${R[$key,cpu_us,$i]:-}")
 		user+=("${R[$key,user_us,$i]:-}")
+		all+=("${R[$key,all_us,$i]:-}")
 	done
+	R[$key,all_us]=$(med "${all[@]}")
 	R[$key,rps]=$(med "${rps[@]}")
 	R[$key,p99]=$(med "${p99[@]}")
 	R[$key,cpu_us]=$(med "${cpu[@]}")
@@ -376,7 +387,8 @@ for n in b1 b2 afd afd_route haproxy nginx; do
 	done
 	[[ $rr == *FAILED* ]] && FAILED=1
 	case $n in
-	afd|haproxy) what="$(ports_of $n | sed 's/ / http, /') tcp" ;;
+	afd) what="18001 http, 18002 tcp (user-relay), 18004 tcp (kernel-relay)" ;;
+	haproxy) what="$(ports_of $n | sed 's/ / http, /') tcp" ;;
 	nginx) what="$(ports_of $n | tr '\n' ' ' | sed 's/ $//; s/ / http, /') $([ $NGINX_TCP = 1 ] && echo tcp || echo http)" ;;
 	afd_route) what="18003 http, routed by handle-http-request" ;;
 	*) what="$(ports_of $n) backend" ;;
@@ -425,10 +437,13 @@ echo "(tcp: each client connection also holds a backend connection: $IDLE_TCP_N 
 echo
 
 # ---- 2, 3. throughput, latency, CPU per request ----
-peers_of() { if [ "$1" = http ] || [ $NGINX_TCP = 1 ]; then echo afd haproxy nginx; else echo afd haproxy; fi; }
+peers_of() {	# afdk: AFD's kernel-relay listener (same process as afd), TCP only
+	case $1 in http) echo afd haproxy nginx ;; *) echo afd afdk haproxy; [ $NGINX_TCP = 1 ] && echo nginx ;; esac
+}
+proc_of() { [ "$1" = afdk ] && echo afd || echo "$1"; }
 port_of() {	# port_of PEER MODE
 	case $1_$2 in
-	direct_*) echo 19001 ;; afd_http) echo 18001 ;; afd_tcp) echo 18002 ;;
+	direct_*) echo 19001 ;; afd_http) echo 18001 ;; afd_tcp) echo 18002 ;; afdk_tcp) echo 18004 ;;
 	haproxy_http) echo 18011 ;; haproxy_tcp) echo 18012 ;;
 	nginx_http) echo 18021 ;; nginx_tcp) echo 18022 ;; afd_route_http) echo 18003 ;;
 	esac
@@ -438,7 +453,7 @@ for mode in http tcp; do
 		for r in $(seq "$ROUNDS"); do
 			[ $mode = http ] && load direct_http_$c 19001 $c "$RUN" ""
 			for peer in $(peers_of $mode); do
-				load ${peer}_${mode}_$c "$(port_of $peer $mode)" $c "$RUN" $peer
+				load ${peer}_${mode}_$c "$(port_of $peer $mode)" $c "$RUN" "$(proc_of $peer)"
 			done
 		done
 		for peer in direct $(peers_of $mode); do
@@ -448,24 +463,26 @@ for mode in http tcp; do
 done
 
 row_head() {
-	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %6s\n' peer conns "req/s" "x HAProxy" \
-		"p99 ms" "x HAProxy" "CPU us" "x HAProxy" "user us" CPU% CPU1% errors
-	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %6s\n' "" "" "" "" "" "" "/req" "" "/req" \
-		"" "" ""
+	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %7s %9s %6s\n' peer conns "req/s" "x HAProxy" \
+		"p99 ms" "x HAProxy" "CPU us" "x HAProxy" "user us" CPU% CPU1% "all us" "x HAProxy" errors
+	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %7s %9s %6s\n' "" "" "" "" "" "" "/req" "" "/req" \
+		"" "" "/req" "" ""
 }
 row() {	# row LABEL CONNS KEY HAPROXY-KEY
 	local k=$3 h=$4
-	printf '%-8s %5s %8.0f %9s %7s %9s %7s %9s %7s %4s %5s %6s\n' "$1" "$2" "${R[$k,rps]}" \
+	printf '%-8s %5s %8.0f %9s %7s %9s %7s %9s %7s %4s %5s %7s %9s %6s\n' "$1" "$2" "${R[$k,rps]}" \
 		"$(ratio "${R[$k,rps]}" "${R[$h,rps]:-}")" "${R[$k,p99]:--}" \
 		"$(ratio "${R[$k,p99]:-}" "${R[$h,p99]:-}")" "${R[$k,cpu_us]:--}" \
 		"$(ratio "${R[$k,cpu_us]:-}" "${R[$h,cpu_us]:-}")" "${R[$k,user_us]:--}" \
-		"${R[$k,cpu_pct]:--}" "${R[$k,cpu1_pct]:--}" "${R[$k,errs]}"
+		"${R[$k,cpu_pct]:--}" "${R[$k,cpu1_pct]:--}" "${R[$k,all_us]:--}" \
+		"$(ratio "${R[$k,all_us]:-}" "${R[$h,all_us]:-}")" "${R[$k,errs]}"
 }
 table() {	# table MODE
 	local mode=$1 c peer k
 	row_head
 	for c in 50 400; do
-		for peer in direct afd haproxy nginx; do
+		for peer in direct afd afdk haproxy nginx; do
+			[ $peer = afdk ] && [ $mode = http ] && continue
 			k=${peer}_${mode}_$c
 			[ $peer = direct ] && k=direct_http_$c
 			if [ -n "${R[$k,rps]:-}" ]; then
@@ -491,7 +508,7 @@ echo
 for r in $(seq "$ROUNDS"); do
 	for mode in http tcp; do
 		for peer in $(peers_of $mode); do
-			load paced_${peer}_$mode "$(port_of $peer $mode)" 50 "$RUN" $peer \
+			load paced_${peer}_$mode "$(port_of $peer $mode)" 50 "$RUN" "$(proc_of $peer)" \
 				-s "$HERE/paced.lua"
 		done
 	done
@@ -499,10 +516,10 @@ done
 echo "4. CPU per request at an equal offered rate: wrk -t1 -c50 -s paced.lua (${PACE_MS} ms pause before each request)"
 row_head
 for mode in http tcp; do
-	for peer in afd haproxy nginx; do
+	for peer in afd afdk haproxy nginx; do
 		agg paced_${peer}_$mode
 	done
-	for peer in afd haproxy nginx; do
+	for peer in afd afdk haproxy nginx; do
 		k=paced_${peer}_$mode
 		[ -z "${R[$k,rps]:-}" ] && continue
 		row "$peer" "$mode" $k paced_haproxy_$mode
@@ -561,6 +578,17 @@ for mode in http tcp; do
 		[ -n "$r" ] && v=$(verdict "$r" "<=" 0.75)
 		target "AFD CPU/request <= 0.75x HAProxy, ${mode^^} $what" "${r:--}x" "$v"
 	done
+done
+# the kernel relay: its work runs in softirq and kernel workers, outside the afd process
+# (on any CPU), so the machine's CPU per request is the fair figure; the process's is shown
+for c in 50 400 paced; do
+	if [ $c = paced ]; then a=paced_afdk_tcp h=paced_haproxy_tcp what="equal rate"
+	else a=afdk_tcp_$c h=haproxy_tcp_$c what="c$c"; fi
+	r=$(rat "${R[$a,all_us]:-}" "${R[$h,all_us]:-}")
+	p=$(rat "${R[$a,cpu_us]:-}" "${R[$h,cpu_us]:-}")
+	v=MISSING
+	[ -n "$r" ] && v=$(verdict "$r" "<=" 0.75)
+	target "AFD kernel-relay machine CPU/req <= 0.75x, TCP $what" "${r:--}x (process ${p:--}x)" "$v"
 done
 for mode in http tcp; do
 	for c in 50 400; do

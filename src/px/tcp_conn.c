@@ -6,6 +6,8 @@
  * Two relays, chosen per listener (kernel-relay, user-relay):
  * - userspace: as for HTTP, both sockets are registered once, edge-triggered, and readiness
  *   is kept in flags that a short read or write clears: no epoll_ctl while bytes flow.
+ *   A direction that carries a stream (one read filled the whole buffer) switches to a
+ *   pipe and splice(): pages move socket -> pipe -> socket, never copied to userspace.
  * - kernel (src/dp/sockmap.c): once the backend is connected, before userspace read any
  *   byte, the pair goes into the worker's sockhash and the kernel moves every byte. The
  *   sockets are then watched for their ends only (EPOLLRDHUP: a redirected skb still wakes
@@ -13,6 +15,7 @@
  *   moved all that came before it (dp_sockmap_drained, polled every 1..64 ms while not);
  *   the idle timeout and the byte counters are read from the sockets (tcp_info). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +26,12 @@
 /* What a listener without kernel-relay or user-relay does (doc/proxy.md says why). */
 #define PX_RELAY_BY_DEFAULT PX_RELAY_USER
 #define DRAIN_POLL_MAX_MS 64
+#define PIPE_CHUNK 65536	/* a pipe's default capacity */
+
+struct px_pipe {		/* a direction's bytes between two splice() calls */
+	int r, w;
+	uint32_t n;		/* bytes in it */
+};
 
 #define MAX_TRIED 4
 #define MAX_ROUNDS 32
@@ -35,6 +44,7 @@ struct px_tcp {
 	struct ev_io c, s;
 	struct ev_timer timer;
 	struct px_buf *up, *down;	/* client->server, server->client */
+	struct px_pipe *up_p, *down_p;	/* the same, once splicing (a stream) */
 	bool c_rd, c_wr, s_rd, s_wr;	/* readiness */
 	bool c_hup, s_hup;		/* the peer shut its side: read on until recv says 0 */
 	bool connected, closed, kicked;
@@ -154,17 +164,88 @@ static bool tcp_connected(struct px_tcp *t)
 	return !t->w->sockmap || !px_tcp_kernel_relay(t->l) || tcp_kernel_start(t);
 }
 
-/* Move what can move in one direction; returns progress, or -1 if the connection ended. */
-static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, struct px_buf **bp,
-		 int to, bool *wr)
+static struct px_pipe *pipe_new(void)
+{
+	struct px_pipe *p = malloc(sizeof(*p));
+	int fds[2];
+	if (!p || pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+		free(p);
+		return NULL;
+	}
+	*p = (struct px_pipe){ fds[0], fds[1], 0 };
+	return p;
+}
+
+static void pipe_free(struct px_pipe *p)
+{
+	if (p) {
+		close(p->r);
+		close(p->w);
+		free(p);
+	}
+}
+
+static bool pending(const struct px_buf *b, const struct px_pipe *p)
+{
+	return has(b) || (p && p->n);
+}
+
+/* relay() through a pipe. Into it only when it is empty: EAGAIN then means the socket has
+ * nothing more (not a full pipe), and a short splice is no proof of either, so readiness
+ * is cleared by EAGAIN only. */
+static int relay_splice(struct px_tcp *t, int from, bool *rd, bool *eof, struct px_pipe *p,
+			int to, bool *wr)
 {
 	int progress = 0;
-	if (*rd && !*eof) {
+	unsigned fl = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+	if (*rd && !*eof && !p->n) {
+		ssize_t n = splice(from, NULL, p->w, NULL, PIPE_CHUNK, fl);
+		if (n > 0) {
+			p->n = (uint32_t)n;
+			progress = 1;
+			if (from == t->c.fd)
+				px_count(&t->ls->bytes_in, (uint64_t)n);
+		} else if (n == 0) {
+			*eof = true;
+			progress = 1;
+		} else if (errno == EAGAIN) {
+			*rd = false;
+		} else {
+			return -1;
+		}
+	}
+	if (*wr && p->n) {
+		ssize_t n = splice(p->r, NULL, to, NULL, p->n, fl);
+		if (n > 0) {
+			p->n -= (uint32_t)n;
+			progress = 1;
+			if (to == t->c.fd)
+				px_count(&t->ls->bytes_out, (uint64_t)n);
+		} else if (n < 0 && errno == EAGAIN) {
+			*wr = false;
+		} else {
+			return -1;
+		}
+	}
+	return progress;
+}
+
+/* Move what can move in one direction; returns progress, or -1 if the connection ended.
+ * Once a direction splices, its buffer is emptied first and never filled again. */
+static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, struct px_buf **bp,
+		 struct px_pipe **pp, int to, bool *wr)
+{
+	if (*pp && !has(*bp))
+		return relay_splice(t, from, rd, eof, *pp, to, wr);
+	int progress = 0;
+	if (*rd && !*eof && !*pp) {
 		ssize_t n = relay_read(t->w, from, bp, rd, hup);
 		if (n > 0) {
 			progress = 1;
 			if (from == t->c.fd && !t->kernel)
 				px_count(&t->ls->bytes_in, (uint64_t)n);
+			if (n == PX_BUF_SIZE && !t->kernel)	/* a stream: splice from now on */
+				*pp = pipe_new();
 		}
 		else if (n == 0) {
 			*eof = true;
@@ -202,11 +283,12 @@ static bool tcp_drained(struct px_tcp *t, int from, int to)
 /* Ends of stream passed on; buffers given back when empty; closed when both are done. */
 static bool tcp_settle(struct px_tcp *t)
 {
-	if (t->c_eof && !has(t->up) && !t->up_shut && tcp_drained(t, t->c.fd, t->s.fd)) {
+	if (t->c_eof && !pending(t->up, t->up_p) && !t->up_shut && tcp_drained(t, t->c.fd, t->s.fd)) {
 		shutdown(t->s.fd, SHUT_WR);
 		t->up_shut = true;
 	}
-	if (t->s_eof && !has(t->down) && !t->down_shut && tcp_drained(t, t->s.fd, t->c.fd)) {
+	if (t->s_eof && !pending(t->down, t->down_p) && !t->down_shut &&
+	    tcp_drained(t, t->s.fd, t->c.fd)) {
 		shutdown(t->c.fd, SHUT_WR);
 		t->down_shut = true;
 	}
@@ -230,9 +312,10 @@ static void tcp_pump(struct px_tcp *t)
 	if (!t->connected && (!t->s_wr || !tcp_connected(t)))
 		return;
 	for (int round = 0; round < MAX_ROUNDS; round++) {
-		int up = relay(t, t->c.fd, &t->c_rd, t->c_hup, &t->c_eof, &t->up, t->s.fd, &t->s_wr);
+		int up = relay(t, t->c.fd, &t->c_rd, t->c_hup, &t->c_eof, &t->up, &t->up_p,
+			       t->s.fd, &t->s_wr);
 		int down = up < 0 ? -1 : relay(t, t->s.fd, &t->s_rd, t->s_hup, &t->s_eof, &t->down,
-					       t->c.fd, &t->c_wr);
+					       &t->down_p, t->c.fd, &t->c_wr);
 		if (up < 0 || down < 0) {
 			tcp_abort(t);
 			return;
@@ -394,6 +477,9 @@ static void tcp_close(struct px_tcp *t)
 	px_buf_put(w, t->up);
 	px_buf_put(w, t->down);
 	t->up = t->down = NULL;
+	pipe_free(t->up_p);
+	pipe_free(t->down_p);
+	t->up_p = t->down_p = NULL;
 	px_bury(w, t, tcp_free);
 }
 

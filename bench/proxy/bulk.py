@@ -2,9 +2,10 @@
 """bulk.py: the two ends of bench/proxy/bulk.sh (loopback only, stdlib only).
   server PORT BYTES   each connection gets BYTES (zeros), then the server's end of stream;
                       it reads what the client sends until the client's end
-  client PORT BYTES   connect, read to the end of stream; prints seconds, and fails if the
-                      count is not BYTES
+  client PORT BYTES   connect, read to the end of stream; prints seconds, its own CPU
+                      seconds and the count, and fails if the count is not BYTES
 """
+import resource
 import socket
 import sys
 import threading
@@ -48,7 +49,8 @@ def client(port, n):
         got += k
     s.shutdown(socket.SHUT_WR)
     s.close()
-    print(f"{time.monotonic() - t0:.3f} {got}")
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"{time.monotonic() - t0:.3f} {r.ru_utime + r.ru_stime:.4f} {got}")
     sys.exit(0 if got == n else 1)
 
 

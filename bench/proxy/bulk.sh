@@ -4,8 +4,9 @@
 # BYTES from a Python server to a Python client, ROUNDS times, interleaved.
 #   bash bench/proxy/bulk.sh            (BYTES, ROUNDS in the environment)
 # Pinning: the proxy on CPU 1, server and client on CPU 0. Figures per GiB: the proxy
-# process's CPU (utime+stime) and the whole machine's busy CPU (/proc/stat; the kernel
-# relay's work runs in softirq and kernel workers, outside the proxy process), medians.
+# process's CPU (utime+stime) and the experiment's: proxy, server, client, kernel threads
+# and irq/softirq time (the kernel relay's work runs in softirq and kernel workers, outside
+# the proxy process; other users of the machine are left out), medians.
 # Ports 18101-18112 and 19101 on 127.0.0.1; everything started here is killed by PID.
 set -u
 export LC_ALL=C
@@ -45,21 +46,28 @@ frontend spliced
 backend b
     server s1 127.0.0.1:19101
 EOT
-taskset -c 0 python3 "$HERE/bulk.py" server 19101 "$BYTES" & PIDS+=($!)
+taskset -c 0 python3 "$HERE/bulk.py" server 19101 "$BYTES" & PIDS+=($!); SRV_PID=$!
 taskset -c 1 "$T/afd" "$T/afd.fs" > "$T/afd.log" 2>&1 & PIDS+=($!); AFD_PID=$!
 taskset -c 1 haproxy -f "$T/haproxy.cfg" -db > "$T/haproxy.log" 2>&1 & PIDS+=($!); HA_PID=$!
 sleep 1
 
 ticks() { sed 's/.*) //' /proc/$1/task/*/stat 2>/dev/null | awk '{s += $12 + $13} END {print s + 0}'; }
-busy() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+kthreads() { cat /proc/[0-9]*/stat 2>/dev/null | awk '{pid = $1; sub(/.*\) /, ""); if ($2 == 2) print pid, $12 + $13}' > "$1"; }
+busy() {	# busy BEFORE AFTER: kernel threads (each its own difference), irq and softirq now
+	{ awk 'NR == FNR {t0[$1] = $2; next} {s += $2 - ($1 in t0 ? t0[$1] : 0)} END {print s + 0}' "$1" "$2"
+	  awk '$1 == "cpu" {print $7 + $8}' /proc/stat; } | awk '{s += $1} END {print s}'
+}
 declare -A R
 one() {	# one NAME PORT PID
-	local p0 p1 b0 b1 out
-	p0=$(ticks "$3"); b0=$(busy)
+	local k=$1
+	local p0 p1 b0 b1 s0 s1 out
+	p0=$(ticks "$3"); s0=$(ticks "$SRV_PID"); kthreads "$T/k0"; b0=$(busy "$T/k0" "$T/k0")
 	out=$(taskset -c 0 python3 "$HERE/bulk.py" client "$2" "$BYTES") || { echo "bulk.sh: $1: transfer failed: $out" >&2; return; }
-	p1=$(ticks "$3"); b1=$(busy)
-	R[$1]="${R[$1]:-} $(awk -v s="${out% *}" -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v hz="$CLK_TCK" -v n="$BYTES" \
-		'BEGIN {g = n / 1073741824; printf "%.3f/%.1f/%.3f/%.3f", s, n / s / 1e6, p / hz / g, b / hz / g}')"
+	p1=$(ticks "$3"); s1=$(ticks "$SRV_PID"); kthreads "$T/k1"; b1=$(busy "$T/k0" "$T/k1")
+	set -- $out
+	R[$k]="${R[$k]:-} $(awk -v s="$1" -v c="$2" -v p=$((p1 - p0)) -v b=$((b1 - b0 + s1 - s0)) \
+		-v hz="$CLK_TCK" -v n="$BYTES" 'BEGIN {g = n / 1073741824
+		printf "%.3f/%.1f/%.3f/%.3f", s, n / s / 1e6, p / hz / g, ((b + p) / hz + c) / g}')"
 }
 for r in $(seq "$ROUNDS"); do
 	one afd-user 18101 "$AFD_PID"
@@ -69,7 +77,7 @@ for r in $(seq "$ROUNDS"); do
 done
 echo "bulk transfer of $BYTES bytes server -> client through each relay, $ROUNDS rounds, medians"
 echo "(Linux $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-15s %8s %8s %16s %16s\n' relay seconds "MB/s" "proxy CPU s/GiB" "machine CPU s/GiB"
+printf '%-15s %8s %8s %16s %16s\n' relay seconds "MB/s" "proxy CPU s/GiB" "exp. CPU s/GiB"
 med() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 for k in afd-user afd-kernel haproxy haproxy-splice; do
 	f() { for x in ${R[$k]:-}; do echo "$x" | cut -d/ -f"$1"; done | tr '\n' ' ' | med; }

@@ -24,7 +24,7 @@
 #include "px.h"
 
 /* What a listener without kernel-relay or user-relay does (doc/proxy.md says why). */
-#define PX_RELAY_BY_DEFAULT PX_RELAY_KERNEL
+#define PX_RELAY_BY_DEFAULT PX_RELAY_USER
 #define DRAIN_POLL_MAX_MS 64
 #define PIPE_CHUNK 65536	/* a pipe's default capacity */
 

@@ -23,7 +23,12 @@
 #      request ((utime+stime) delta of /proc/PID/stat / requests completed); ratios to
 #      HAProxy. Peers take turns in ROUNDS runs of RUN seconds (noise hits all alike);
 #      the table gives medians.
-#   3. TCP: the same load through L4 listeners (nginx's stream module when installed)
+#   3. TCP: the same load through L4 listeners (nginx's stream module when installed); AFD
+#      twice: afd (user-relay, 18002) and afdk (kernel-relay, 18004, the same process).
+#      "exp us/req" is the whole experiment's CPU per request: the proxy, wrk, the backends,
+#      kernel threads and irq/softirq time (the kernel relay's work runs there, outside
+#      the afd process); "added" is that minus the direct run's (no proxy): what the proxy
+#      costs the machine per request, wherever it runs
 #   4. CPU per request at an equal offered rate: wrk -c50 with paced.lua (PACE_MS pause
 #      before each request), so no peer gains from batching at a higher rate
 #   5. AFD's routing word: afd-route.fs (a 12-word handle-http-request) against afd.fs,
@@ -128,7 +133,7 @@ pid_of() { cat "$T/$1.pid"; }
 
 ports_of() {
 	case $1 in
-	b1) echo 19001 ;; b2) echo 19002 ;; afd) echo 18001 18002 ;; afd_route) echo 18003 ;;
+	b1) echo 19001 ;; b2) echo 19002 ;; afd) echo 18001 18002 18004 ;; afd_route) echo 18003 ;;
 	haproxy) echo 18011 18012 ;; nginx) echo 18021; [ $NGINX_TCP = 1 ] && echo 18022 ;;
 	esac
 }
@@ -176,6 +181,20 @@ cpu_ticks() {	# "utime stime" of a process tree, all threads (/proc/PID/stat cou
 }
 
 cpu1_busy() { awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }	# all of CPU 1
+# The experiment's CPU, wherever it runs, without what other users of the machine do:
+# the proxy, the backends, wrk (its rusage), kernel threads (the kernel relay's psock
+# workers, ksoftirqd) and the irq/softirq time of /proc/stat (this kernel accounts it
+# apart from tasks: packet processing, the kernel relay's verdicts)
+kthreads() {	# kthreads FILE: "pid ticks" of every kernel thread now
+	cat /proc/[0-9]*/stat 2>/dev/null | awk '{pid = $1; sub(/.*\) /, "")
+		if ($2 == 2) print pid, $12 + $13}' > "$1"
+}
+kernel_ticks() {	# kernel_ticks BEFORE AFTER: kernel threads' ticks in between (workers
+	# come and go: each thread's own difference, a new one's whole time), irq and softirq
+	awk 'NR == FNR {t0[$1] = $2; next} {s += $2 - ($1 in t0 ? t0[$1] : 0)} END {print s + 0}' "$1" "$2"
+}
+irq_ticks() { awk '$1 == "cpu" {print $7 + $8}' /proc/stat; }
+backend_ticks() { local b=0 n; for n in b1 b2; do b=$((b + $(cpu_ticks "$(pid_of $n)" | awk '{print $1 + $2}'))); done; echo $b; }
 
 rss_kb() {
 	local sum=0 p v
@@ -226,13 +245,23 @@ med() {	# med VALUES...: the median
 load() {
 	local key=$1 port=$2 conns=$3 secs=$4 name=$5
 	shift 5
-	local i=$(( ${R[$key,n]:-0} + 1 )) out=$T/wrk.txt pid= c0="0 0" c1="0 0" b0 b1 w0 w1
+	local i=$(( ${R[$key,n]:-0} + 1 )) out=$T/wrk.txt pid= c0="0 0" c1="0 0" b0 b1 w0 w1 k0 k1 e0 e1
 	[ -n "$name" ] && pid=$(pid_of "$name") && c0=$(cpu_ticks "$pid")
 	b0=$(cpu1_busy)
+	kthreads "$T/kt0"
+	k0=$(irq_ticks)
+	e0=$(backend_ticks)
 	w0=$(date +%s%N)
-	taskset -c 0 wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "http://127.0.0.1:$port/" >"$out" 2>&1
+	RU=$T/wrk.ru taskset -c 0 python3 -c 'import os, resource, subprocess, sys
+subprocess.run(sys.argv[1:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(os.environ["RU"], "w").write("%.4f\n" % (r.ru_utime + r.ru_stime))' \
+		wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "http://127.0.0.1:$port/" >"$out" 2>&1
 	w1=$(date +%s%N)
 	b1=$(cpu1_busy)
+	kthreads "$T/kt1"
+	k1=$(( $(irq_ticks) + $(kernel_ticks "$T/kt0" "$T/kt1") ))
+	e1=$(backend_ticks)
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
 	local reqs rps p99 errs
 	reqs=$(awk '/requests in/ {print $1}' "$out")
@@ -255,6 +284,10 @@ load() {
 	R[$key,errs]=$(( ${R[$key,errs]:-0} + errs ))
 	R[$key,wall]=$(( ${R[$key,wall]:-0} + w1 - w0 ))
 	R[$key,busy1]=$(( ${R[$key,busy1]:-0} + b1 - b0 ))
+	local pt=0
+	[ -n "$pid" ] && pt=$(echo "$c0 $c1" | awk '{print $3 - $1 + $4 - $2}')
+	R[$key,all_us,$i]=$(awk -v t=$((k1 - k0 + e1 - e0 + pt)) -v w="$(cat "$T/wrk.ru")" \
+		-v hz="$CLK_TCK" -v n="$reqs" 'BEGIN {printf "%.2f", (t / hz + w) * 1e6 / n}')
 	if [ -n "$pid" ]; then
 		local u s
 		read -r u s < <(echo "$c0 $c1" | awk '{print $3 - $1, $4 - $2}')
@@ -268,14 +301,16 @@ load() {
 
 # agg KEY: medians over its runs, CPU shares over their whole time
 agg() {
-	local key=$1 i n=${R[$1,n]:-0} rps=() p99=() cpu=() user=()
+	local key=$1 i n=${R[$1,n]:-0} rps=() p99=() cpu=() user=() all=()
 	[ "$n" = 0 ] && return
 	for i in $(seq "$n"); do
 		rps+=("${R[$key,rps,$i]}")
 		p99+=("${R[$key,p99,$i]:-}")
 		cpu+=("${R[$key,cpu_us,$i]:-}")
 		user+=("${R[$key,user_us,$i]:-}")
+		all+=("${R[$key,all_us,$i]:-}")
 	done
+	R[$key,all_us]=$(med "${all[@]}")
 	R[$key,rps]=$(med "${rps[@]}")
 	R[$key,p99]=$(med "${p99[@]}")
 	R[$key,cpu_us]=$(med "${cpu[@]}")
@@ -376,7 +411,8 @@ for n in b1 b2 afd afd_route haproxy nginx; do
 	done
 	[[ $rr == *FAILED* ]] && FAILED=1
 	case $n in
-	afd|haproxy) what="$(ports_of $n | sed 's/ / http, /') tcp" ;;
+	afd) what="18001 http, 18002 tcp (user-relay), 18004 tcp (kernel-relay)" ;;
+	haproxy) what="$(ports_of $n | sed 's/ / http, /') tcp" ;;
 	nginx) what="$(ports_of $n | tr '\n' ' ' | sed 's/ $//; s/ / http, /') $([ $NGINX_TCP = 1 ] && echo tcp || echo http)" ;;
 	afd_route) what="18003 http, routed by handle-http-request" ;;
 	*) what="$(ports_of $n) backend" ;;
@@ -425,10 +461,13 @@ echo "(tcp: each client connection also holds a backend connection: $IDLE_TCP_N 
 echo
 
 # ---- 2, 3. throughput, latency, CPU per request ----
-peers_of() { if [ "$1" = http ] || [ $NGINX_TCP = 1 ]; then echo afd haproxy nginx; else echo afd haproxy; fi; }
+peers_of() {	# afdk: AFD's kernel-relay listener (same process as afd), TCP only
+	case $1 in http) echo afd haproxy nginx ;; *) echo afd afdk haproxy; [ $NGINX_TCP = 1 ] && echo nginx ;; esac
+}
+proc_of() { [ "$1" = afdk ] && echo afd || echo "$1"; }
 port_of() {	# port_of PEER MODE
 	case $1_$2 in
-	direct_*) echo 19001 ;; afd_http) echo 18001 ;; afd_tcp) echo 18002 ;;
+	direct_*) echo 19001 ;; afd_http) echo 18001 ;; afd_tcp) echo 18002 ;; afdk_tcp) echo 18004 ;;
 	haproxy_http) echo 18011 ;; haproxy_tcp) echo 18012 ;;
 	nginx_http) echo 18021 ;; nginx_tcp) echo 18022 ;; afd_route_http) echo 18003 ;;
 	esac
@@ -438,7 +477,7 @@ for mode in http tcp; do
 		for r in $(seq "$ROUNDS"); do
 			[ $mode = http ] && load direct_http_$c 19001 $c "$RUN" ""
 			for peer in $(peers_of $mode); do
-				load ${peer}_${mode}_$c "$(port_of $peer $mode)" $c "$RUN" $peer
+				load ${peer}_${mode}_$c "$(port_of $peer $mode)" $c "$RUN" "$(proc_of $peer)"
 			done
 		done
 		for peer in direct $(peers_of $mode); do
@@ -448,28 +487,37 @@ for mode in http tcp; do
 done
 
 row_head() {
-	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %6s\n' peer conns "req/s" "x HAProxy" \
-		"p99 ms" "x HAProxy" "CPU us" "x HAProxy" "user us" CPU% CPU1% errors
-	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %6s\n' "" "" "" "" "" "" "/req" "" "/req" \
-		"" "" ""
+	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %7s %8s %9s %6s\n' peer conns "req/s" "x HAProxy" \
+		"p99 ms" "x HAProxy" "CPU us" "x HAProxy" "user us" CPU% CPU1% "exp us" "added us" "x HAProxy" errors
+	printf '%-8s %5s %8s %9s %7s %9s %7s %9s %7s %4s %5s %7s %8s %9s %6s\n' "" "" "" "" "" "" "/req" "" "/req" \
+		"" "" "/req" "/req" "" ""
 }
-row() {	# row LABEL CONNS KEY HAPROXY-KEY
+added() {	# added KEY DIRECT-KEY: exp us/req of KEY minus the direct run's
+	[ -z "${2:-}" ] || [ "$1" = "$2" ] && return
+	awk -v a="${R[$1,all_us]:-}" -v b="${R[$2,all_us]:-}" 'BEGIN {if (a != "" && b != "") printf "%.2f", a - b}'
+}
+row() {	# row LABEL CONNS KEY HAPROXY-KEY [DIRECT-KEY]
 	local k=$3 h=$4
-	printf '%-8s %5s %8.0f %9s %7s %9s %7s %9s %7s %4s %5s %6s\n' "$1" "$2" "${R[$k,rps]}" \
+	local d=${5:-} ka kh
+	ka=$(added "$k" "$d")
+	kh=$(added "$h" "$d")
+	printf '%-8s %5s %8.0f %9s %7s %9s %7s %9s %7s %4s %5s %7s %8s %9s %6s\n' "$1" "$2" "${R[$k,rps]}" \
 		"$(ratio "${R[$k,rps]}" "${R[$h,rps]:-}")" "${R[$k,p99]:--}" \
 		"$(ratio "${R[$k,p99]:-}" "${R[$h,p99]:-}")" "${R[$k,cpu_us]:--}" \
 		"$(ratio "${R[$k,cpu_us]:-}" "${R[$h,cpu_us]:-}")" "${R[$k,user_us]:--}" \
-		"${R[$k,cpu_pct]:--}" "${R[$k,cpu1_pct]:--}" "${R[$k,errs]}"
+		"${R[$k,cpu_pct]:--}" "${R[$k,cpu1_pct]:--}" "${R[$k,all_us]:--}" "${ka:--}" \
+		"$(ratio "$ka" "$kh")" "${R[$k,errs]}"
 }
 table() {	# table MODE
 	local mode=$1 c peer k
 	row_head
 	for c in 50 400; do
-		for peer in direct afd haproxy nginx; do
+		for peer in direct afd afdk haproxy nginx; do
+			[ $peer = afdk ] && [ $mode = http ] && continue
 			k=${peer}_${mode}_$c
 			[ $peer = direct ] && k=direct_http_$c
 			if [ -n "${R[$k,rps]:-}" ]; then
-				row $peer $c $k haproxy_${mode}_$c
+				row $peer $c $k haproxy_${mode}_$c direct_http_$c
 			elif [ $peer = nginx ] && [ $mode = tcp ]; then
 				printf '%-8s %5s %s\n' nginx $c "unavailable: no nginx stream module ($STREAM_SO)"
 			else
@@ -491,7 +539,7 @@ echo
 for r in $(seq "$ROUNDS"); do
 	for mode in http tcp; do
 		for peer in $(peers_of $mode); do
-			load paced_${peer}_$mode "$(port_of $peer $mode)" 50 "$RUN" $peer \
+			load paced_${peer}_$mode "$(port_of $peer $mode)" 50 "$RUN" "$(proc_of $peer)" \
 				-s "$HERE/paced.lua"
 		done
 	done
@@ -499,10 +547,10 @@ done
 echo "4. CPU per request at an equal offered rate: wrk -t1 -c50 -s paced.lua (${PACE_MS} ms pause before each request)"
 row_head
 for mode in http tcp; do
-	for peer in afd haproxy nginx; do
+	for peer in afd afdk haproxy nginx; do
 		agg paced_${peer}_$mode
 	done
-	for peer in afd haproxy nginx; do
+	for peer in afd afdk haproxy nginx; do
 		k=paced_${peer}_$mode
 		[ -z "${R[$k,rps]:-}" ] && continue
 		row "$peer" "$mode" $k paced_haproxy_$mode
@@ -561,6 +609,23 @@ for mode in http tcp; do
 		[ -n "$r" ] && v=$(verdict "$r" "<=" 0.75)
 		target "AFD CPU/request <= 0.75x HAProxy, ${mode^^} $what" "${r:--}x" "$v"
 	done
+done
+# the kernel relay: its work runs in softirq and kernel workers, outside the afd process
+# (on any CPU), so the CPU it adds to the whole experiment is the fair figure (and the
+# user-relay's the same way, for comparison); the process's is shown
+for c in 50 400; do
+	r=$(rat "$(added afd_tcp_$c direct_http_$c)" "$(added haproxy_tcp_$c direct_http_$c)")
+	target "AFD user-relay added CPU/req <= 0.75x, TCP c$c" "${r:--}x" "$([ -n "$r" ] && verdict "$r" "<=" 0.75 || echo MISSING)"
+done
+for c in 50 400 paced; do
+	if [ $c = paced ]; then a=paced_afdk_tcp h=paced_haproxy_tcp what="equal rate"
+	else a=afdk_tcp_$c h=haproxy_tcp_$c what="c$c"; fi
+	[ $c = paced ] && continue	# no direct run at that rate: nothing to subtract
+	r=$(rat "$(added $a direct_http_$c)" "$(added $h direct_http_$c)")
+	p=$(rat "${R[$a,cpu_us]:-}" "${R[$h,cpu_us]:-}")
+	v=MISSING
+	[ -n "$r" ] && v=$(verdict "$r" "<=" 0.75)
+	target "AFD kernel-relay added CPU/req <= 0.75x, TCP $what" "${r:--}x (process ${p:--}x)" "$v"
 done
 for mode in http tcp; do
 	for c in 50 400; do

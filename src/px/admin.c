@@ -75,7 +75,7 @@ static uint64_t config_hash(const struct px_config *c)
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct px_listener_cfg *l = &c->listeners[i];
 		h = mix(h, (uint64_t)l->ip << 32 | (uint64_t)l->port << 8 | l->mode);
-		h = mix(h, (uint64_t)(uint32_t)l->pool);
+		h = mix(h, (uint64_t)(uint32_t)l->pool << 8 | (uint64_t)l->relay);
 		h = mix(h, l->body ? lb_hash(l->body, l->bodylen, 0) : 0);
 	}
 	uint64_t t[] = { c->client_timeout_ns, c->idle_timeout_ns, c->connect_timeout_ns,

@@ -251,6 +251,20 @@ static int set_mode(void *ctx, enum px_mode mode)
 }
 
 static int w_http_mode(afd_vm *vm, void *ctx) { return set_mode(ctx, PX_HTTP); }
+
+/* kernel-relay / user-relay ( -- ) how the current tcp-mode listener moves bytes */
+static int set_relay(void *ctx, enum px_relay relay)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	if (is_worker(ctx))
+		return 0;
+	if (cfg->current_listener < 0)
+		return -32;
+	cfg->listeners[cfg->current_listener].relay = relay;
+	return 0;
+}
+static int w_kernel_relay(afd_vm *vm, void *ctx) { return set_relay(ctx, PX_RELAY_KERNEL); }
+static int w_user_relay(afd_vm *vm, void *ctx) { return set_relay(ctx, PX_RELAY_USER); }
 static int w_tcp_mode(afd_vm *vm, void *ctx) { return set_mode(ctx, PX_TCP); }
 
 /* metrics-listen ( ip port -- ) serve GET /metrics (Prometheus) there; default: nowhere.
@@ -335,6 +349,10 @@ static int w_connect_timeout(afd_vm *vm, void *ctx)
 static int w_idle_timeout(afd_vm *vm, void *ctx)
 {
 	return set_timeout(vm, ctx, &cfg_of(ctx)->idle_timeout_ns);
+}
+static int w_tcp_idle_timeout(afd_vm *vm, void *ctx)
+{
+	return set_timeout(vm, ctx, &cfg_of(ctx)->tcp_idle_ns);
 }
 static int w_drain_timeout(afd_vm *vm, void *ctx)
 {
@@ -581,6 +599,8 @@ static const struct {
 	{ "listen", "( ip port -- )", w_listen },
 	{ "http-mode", "( -- )", w_http_mode },
 	{ "tcp-mode", "( -- )", w_tcp_mode },
+	{ "kernel-relay", "( -- )", w_kernel_relay },
+	{ "user-relay", "( -- )", w_user_relay },
 	{ "http-static-server", "( c-addr u ip port -- )", w_static_server },
 	{ "metrics-listen", "( ip port -- )", w_metrics_listen },
 	{ "workers", "( n -- )", w_workers },
@@ -589,6 +609,7 @@ static const struct {
 	{ "connect-timeout", "( ms -- )", w_connect_timeout },
 	{ "idle-timeout", "( ms -- )", w_idle_timeout },
 	{ "drain-timeout", "( ms -- )", w_drain_timeout },
+	{ "tcp-idle-timeout", "( ms -- )", w_tcp_idle_timeout },
 	{ "hash-by-client", "( -- )", w_hash_client },
 	{ "hash-by-header", "( c-addr u -- )", w_hash_header },
 	{ "hash-by-cookie", "( c-addr u -- )", w_hash_cookie },

@@ -20,11 +20,15 @@
 #include "log.h"
 
 enum px_mode { PX_HTTP, PX_TCP, PX_STATIC };
+/* How tcp-mode moves bytes: the default, in userspace, or by the kernel (BPF sockmap,
+ * src/dp/sockmap.c; userspace when the kernel or our privileges do not allow it). */
+enum px_relay { PX_RELAY_DEFAULT, PX_RELAY_USER, PX_RELAY_KERNEL };
 
 struct px_listener_cfg {
 	uint32_t ip;
 	uint16_t port;
 	enum px_mode mode;
+	enum px_relay relay;	/* PX_TCP: kernel-relay, user-relay */
 	int pool;		/* default pool, -1 for none (static servers) */
 	char *body;		/* PX_STATIC: the text served */
 	size_t bodylen;
@@ -86,6 +90,7 @@ struct px_worker;
 struct px_conn;
 struct px_server;
 struct px_wgen;
+struct dp_sockmap;
 
 /* Every client connection starts with this, so a worker can end them all when it stops. */
 struct px_live {
@@ -267,6 +272,7 @@ struct px_worker {
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
 	struct px_alog *alog;		/* access.c: its access log buffer; NULL when off */
+	struct dp_sockmap *sockmap;	/* the kernel relay of tcp-mode, NULL: userspace only */
 };
 
 /* The serving process's control plane: the current generation and how it changes. */
@@ -398,6 +404,8 @@ void px_live_del(struct px_live *l);
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */
 void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip, uint16_t client_port);
 void px_tcp_accept(struct px_listener *l, int fd, uint32_t client_ip, uint16_t client_port);
+/* tcp_conn.c: does this listener relay in the kernel (the default resolved)? */
+bool px_tcp_kernel_relay(const struct px_listener_cfg *l);
 void px_static_accept(struct px_listener *l, int fd);
 
 /* route.c: ask Forth's handle-http-request which backend; -1 for the default pool */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "dp/sockmap.h"
 #include "px.h"
 
 #define MAX_FREE_BUFS 64
@@ -375,6 +376,8 @@ void px_idle_put(struct px_sconn *s)
 	ev_timer_in(w->loop, &s->timer, s->g->cfg->backend_idle_ns);
 }
 
+static void worker_sockmap(struct px_worker *w, const struct px_config *cfg);
+
 /* ---- generations, as this worker sees them ---- */
 static void vm_discard(void *host, const char *buf, size_t len) {}
 
@@ -601,6 +604,7 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 		if (g->listeners[i].io.fd >= 0)
 			ev_io_set(w->loop, &g->listeners[i].io, EV_READ);
 	w->cur = g;
+	worker_sockmap(w, cfg);
 	if (px_health_start(w) < 0)
 		px_log_event(PX_LOG_ERROR, "worker %d: no memory for health checks", w->id);
 	if (px_alog_sync(w) < 0)	/* the access log as the generation has it (access.c) */
@@ -638,6 +642,25 @@ static void *worker_main(void *arg)
 {
 	px_thread_loop(((struct px_worker *)arg)->loop);
 	return NULL;
+}
+
+/* The kernel relay, once a tcp-mode listener wants it: the worker's own maps. Without it
+ * (not root, no BPF sockmap) tcp-mode relays in userspace, said once on stderr. */
+#define SOCKMAP_PAIRS 32768
+static void worker_sockmap(struct px_worker *w, const struct px_config *cfg)
+{
+	static int told;
+	char why[256];
+	if (w->sockmap)
+		return;
+	for (int i = 0; i < cfg->nlisteners; i++)
+		if (px_tcp_kernel_relay(&cfg->listeners[i])) {
+			w->sockmap = dp_sockmap_open(SOCKMAP_PAIRS, why, sizeof(why));
+			if (!w->sockmap && !__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+				px_log_event(PX_LOG_WARN, "kernel-relay unavailable (%.160s): tcp-mode "
+					     "relays in userspace", why);
+			return;
+		}
 }
 
 int px_worker_init(struct px_worker *w, int id, struct px_server *srv)
@@ -717,5 +740,6 @@ void px_worker_fini(struct px_worker *w)
 		w->freebufs = next;
 	}
 	objs_free(w);
+	dp_sockmap_close(w->sockmap);	/* after the connections: they were in it */
 	ev_loop_free(w->loop);
 }

@@ -3,14 +3,18 @@
 
 Servers (run in the background by run.sh, killed by PID):
   http PORT LOG [--mode echo|garbage|hang]   a small HTTP/1.1 backend (see Backend below)
-  tcp PORT --mode echo|store [--tag T]       an L4 backend: echo as it comes, or all at EOF
+  tcp PORT --mode echo|store|first|reset     an L4 backend: echo as it comes, all at EOF,
+      [--tag T --rcvbuf N --slow --log F]    speak and end first, reset (see tcp_server)
 Clients (print one line, JSON unless said otherwise):
   raw PORT REQUEST [--timeout S]             send the request (Python escapes; @@N@@ is N
                                              bytes of 'a'), read until EOF or the timeout
   seq PORT FILE...                           several raw exchanges on one connection
   load URL N [--conns C] [--new] [--src IP]  N GETs over C threads: counts of status/body
   slowloris PORT N [...]                     N connections sending a head a byte at a time
-  relay PORT BYTES                           L4: a random payload out, the same back
+  relay PORT BYTES [--rcvbuf N --slow]       L4: a random payload out, the same back
+  halfrev PORT NIN NOUT                      L4: the server ends first, the client goes on
+  rst PORT BYTES                             L4: send, then reset the connection
+  short PORT N [--conns C]                   L4: N short echo connections
   gen N                                      N deterministic bytes on stdout
 Only loopback addresses are ever used; every loop is bounded in count and time.
 """
@@ -201,33 +205,57 @@ class Backend:
 
 # ---- the TCP backend -------------------------------------------------------------------
 
-def tcp_server(port, mode, tag):
+def tcp_server(port, mode, tag, rcvbuf=0, slow=False, log="", first=0):
+    """An L4 backend. echo: send back what comes; store: all at the client's EOF (a
+    half-close), as its sha256 and the bytes; first: send gen(first) and shut the write
+    side at once, then read to EOF; reset: after the first bytes, close with RST. --log:
+    one line per connection, how it ended, the bytes and their sha256."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:	# inherited by accepted sockets: the window is small from the start
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     ls.bind(("127.0.0.1", port))
     ls.listen(256)
+    lock = threading.Lock()
+
+    def note(end, data):
+        if log:
+            with lock, open(log, "a") as f:
+                f.write(f"end={end} bytes={len(data)} sha={hashlib.sha256(data).hexdigest()}\n")
 
     def client(s):
         s.settimeout(30)
+        got, end = [], "eof"
         try:
             if tag:
                 s.sendall(tag.encode() + b"\n")
-            got = []
+            if mode == "first":
+                s.sendall(gen(first))
+                s.shutdown(socket.SHUT_WR)
             while True:
-                d = s.recv(65536)
+                d = s.recv(4096 if slow else 65536)
                 if not d:
                     break
                 if mode == "echo":
                     s.sendall(d)
-                else:
-                    got.append(d)
+                got.append(d)
+                if mode == "reset":
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                    end = "sent-reset"
+                    break
+                if slow and sum(map(len, got)) % (256 * 1024) < 4096:
+                    time.sleep(0.002)
             if mode == "store":	# only after the client's end of stream: half-close
                 data = b"".join(got)
                 s.sendall(hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+            if mode != "first" and mode != "reset":
+                s.shutdown(socket.SHUT_WR)
+        except ConnectionResetError:
+            end = "reset"
+        except OSError as e:
+            end = type(e).__name__
         finally:
+            note(end, b"".join(got))
             s.close()
 
     while True:
@@ -471,18 +499,26 @@ def cmd_slowloris(a):
 def cmd_relay(a):
     """Send BYTES random bytes in a thread while reading in another, shut the write half,
     read to EOF. The answer must be what the backend said it would be."""
-    s = socket.create_connection((loopback(a.host), a.port), timeout=10)
+    s = socket.socket()
+    if a.rcvbuf:	# before connect: the window is small from the start
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    s.settimeout(10)
+    s.connect((loopback(a.host), a.port))
     payload = os.urandom(a.bytes)
     got = []
     err = []
 
     def reader():
+        n = 0
         try:
             while True:
-                d = s.recv(65536)
+                d = s.recv(4096 if a.slow else 65536)
                 if not d:
                     return
                 got.append(d)
+                n += len(d)
+                if a.slow and n % (256 * 1024) < 4096:
+                    time.sleep(0.002)
         except OSError as e:
             err.append(type(e).__name__)
 
@@ -511,6 +547,80 @@ def cmd_relay(a):
     print(json.dumps(res))
 
 
+def cmd_halfrev(a):
+    """The server ends first: read its NIN bytes to EOF, then send NOUT bytes (gen with
+    seed 9) and shut: the backend logs what it got."""
+    s = socket.create_connection((loopback(a.host), a.port), timeout=10)
+    data, res = b"", {}
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        res["in_exact"] = data == gen(a.nin)
+        res["received"] = len(data)
+        s.sendall(gen(a.nout, 9))
+        s.shutdown(socket.SHUT_WR)
+        res["end"] = "eof" if s.recv(1) == b"" else "data"
+    except OSError as e:
+        res["end"] = type(e).__name__
+    res["out_sha"] = hashlib.sha256(gen(a.nout, 9)).hexdigest()
+    print(json.dumps(res))
+
+
+def cmd_rst(a):
+    """Send BYTES, wait a little, then close with RST (SO_LINGER 0)."""
+    s = socket.create_connection((loopback(a.host), a.port), timeout=5)
+    s.sendall(b"x" * a.bytes)
+    time.sleep(0.2)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+    s.close()
+    print(json.dumps({"sent": a.bytes}))
+
+
+def cmd_short(a):
+    """N short connections over C threads to an echo backend: each sends 1..2000 random
+    bytes, shuts its write side, and must read the same bytes back, then EOF."""
+    ok, bad, lock = [0], [], threading.Lock()
+    deadline = time.monotonic() + a.deadline
+    per = [a.n // a.conns + (1 if i < a.n % a.conns else 0) for i in range(a.conns)]
+
+    def worker(k):
+        for _ in range(k):
+            if time.monotonic() > deadline:
+                with lock:
+                    bad.append("deadline")
+                return
+            payload = os.urandom(random.randint(1, 2000))
+            try:
+                s = socket.create_connection((loopback(a.host), a.port), timeout=5)
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+                data = b""
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    data += d
+                s.close()
+                with lock:
+                    if data == payload:
+                        ok[0] += 1
+                    else:
+                        bad.append(f"got {len(data)} of {len(payload)}")
+            except OSError as e:
+                with lock:
+                    bad.append(type(e).__name__)
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in per]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(0.1, deadline + 5 - time.monotonic()))
+    print(json.dumps({"ok": ok[0], "of": a.n, "errors": sorted(set(bad))[:5]}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -521,8 +631,12 @@ def main():
     h.add_argument("--idle-close", type=float, default=0.0)
     t = sub.add_parser("tcp")
     t.add_argument("port", type=int)
-    t.add_argument("--mode", default="echo", choices=["echo", "store"])
+    t.add_argument("--mode", default="echo", choices=["echo", "store", "first", "reset"])
     t.add_argument("--tag", default="")
+    t.add_argument("--rcvbuf", type=int, default=0)
+    t.add_argument("--slow", action="store_true")
+    t.add_argument("--log", default="")
+    t.add_argument("--first", type=int, default=0)
     r = sub.add_parser("raw")
     r.add_argument("port", type=int)
     r.add_argument("request")
@@ -561,13 +675,30 @@ def main():
     rl.add_argument("--mode", default="echo", choices=["echo", "store"])
     rl.add_argument("--tagged", action="store_true")
     rl.add_argument("--timeout", type=float, default=15)
+    rl.add_argument("--rcvbuf", type=int, default=0)
+    rl.add_argument("--slow", action="store_true")
+    hr = sub.add_parser("halfrev")
+    hr.add_argument("port", type=int)
+    hr.add_argument("nin", type=int)
+    hr.add_argument("nout", type=int)
+    hr.add_argument("--host", default="127.0.0.1")
+    rs = sub.add_parser("rst")
+    rs.add_argument("port", type=int)
+    rs.add_argument("bytes", type=int)
+    rs.add_argument("--host", default="127.0.0.1")
+    sh = sub.add_parser("short")
+    sh.add_argument("port", type=int)
+    sh.add_argument("n", type=int)
+    sh.add_argument("--conns", type=int, default=10)
+    sh.add_argument("--host", default="127.0.0.1")
+    sh.add_argument("--deadline", type=float, default=30)
     g = sub.add_parser("gen")
     g.add_argument("n", type=int)
     a = p.parse_args()
     if a.cmd == "http":
         Backend(a.port, a.log, a.mode, a.idle_close).serve()
     elif a.cmd == "tcp":
-        tcp_server(a.port, a.mode, a.tag)
+        tcp_server(a.port, a.mode, a.tag, a.rcvbuf, a.slow, a.log, a.first)
     elif a.cmd == "raw":
         cmd_raw(a)
     elif a.cmd == "seq":
@@ -582,6 +713,12 @@ def main():
         cmd_slowloris(a)
     elif a.cmd == "relay":
         cmd_relay(a)
+    elif a.cmd == "halfrev":
+        cmd_halfrev(a)
+    elif a.cmd == "rst":
+        cmd_rst(a)
+    elif a.cmd == "short":
+        cmd_short(a)
     elif a.cmd == "gen":
         sys.stdout.buffer.write(gen(a.n))
 

@@ -151,6 +151,7 @@ int fth_dict_init(afd_vm *vm)
 	fth_register_table(vm, fth_number_words);
 	fth_register_table(vm, fth_core_words);
 	fth_register_table(vm, fth_tools_words);
+	fth_register_table(vm, jit_words);
 	vm->xt_compile_comma = fth_find(vm, "compile,", 8);
 	return 0;
 }

@@ -220,6 +220,7 @@ struct afd_vm {
 	/* REQUIRED: files already included */
 	char **included;
 	int nincluded, capincluded;
+	struct fth_jit *jit;	/* the QBE JIT's state (src/jit), NULL when none */
 };
 
 /* ---- vm.c ---- */
@@ -294,5 +295,11 @@ extern const struct fth_cword fth_number_words[];
 /* ---- words.c, tools.c ---- */
 extern const struct fth_cword fth_core_words[];
 extern const struct fth_cword fth_tools_words[];
+
+/* ---- src/jit (doc/jit.md) ---- */
+int jit_attach(afd_vm *vm);			/* mode from AFD_JIT */
+void jit_detach(afd_vm *vm);
+void jit_line(afd_vm *vm);			/* an input line ended */
+extern const struct fth_cword jit_words[];
 
 #endif

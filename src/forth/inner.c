@@ -188,6 +188,8 @@ L_DONATIVE:		/* a colon word compiled to native code */
 		SAVE();
 		err = fn(vm, w->nctx);
 		LOAD();
+		if (__builtin_expect(err == FTH_NATIVE_THROW, 0))
+			err = vm->native_throw;
 	}
 	if (err)
 		goto throw;

@@ -29,6 +29,8 @@ typedef unsigned __int128 udcell;
 #define FTH_TRUE ((cell)-1)
 #define FTH_FALSE ((cell)0)
 #define FTH_FLAG(x) ((x) ? FTH_TRUE : FTH_FALSE)
+/* A native entry returns an int: a THROW code that does not fit is left in vm->native_throw */
+#define FTH_NATIVE_THROW INT32_MIN
 
 /* ---- the read-back form: what every compiler (threaded, QBE, eBPF) reads ---- */
 enum fth_opkind {
@@ -221,6 +223,7 @@ struct afd_vm {
 	char **included;
 	int nincluded, capincluded;
 	struct fth_jit *jit;	/* the QBE JIT's state (src/jit), NULL when none */
+	cell native_throw;	/* a native entry returning FTH_NATIVE_THROW threw this cell */
 };
 
 /* ---- vm.c ---- */

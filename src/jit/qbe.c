@@ -160,10 +160,14 @@ static bool parse_effect(const char *e, int *in, int *out)
 				return false;
 			continue;
 		}
-		bool dbl = t[0] == 'd' || (t[0] == 'u' && len > 1 && t[1] == 'd');
-		for (size_t i = t[0] == 'd' ? 1 : dbl ? 2 : len; i < len; i++)
-			if (t[i] < '0' || t[i] > '9')
-				dbl = false;
+		if (memchr(t, '[', len) || memchr(t, ':', len) || memmem(t, len, "sys", 3) ||
+		    memmem(t, len, "orig", 4))
+			return false;	/* optional items, compile-time effects */
+		size_t base = len;
+		while (base > 1 && t[base - 1] >= '0' && t[base - 1] <= '9')
+			base--;
+		bool dbl = (base == 1 && t[0] == 'd') ||
+			   (base == 2 && (t[0] == 'u' || t[0] == 'x') && t[1] == 'd');
 		n[side] += dbl ? 2 : 1;
 	}
 	if (*p != ')' || side != 1)
@@ -734,8 +738,12 @@ static int emit_prim(struct em *e, uint32_t i, int p)
 		t = fresh(e);
 		P("\t%%c%d =w cnel %%s%d, 0\n\tjnz %%c%d, @t%d, @k%d\n@t%d\n", t, b, t, t, t, t);
 		P("\t%%c%d =w ceql %%s%d, -2\n\tjnz %%c%d, @j%d, @h%d\n@j%d\n"
-		  "\t%%b =l add %%vm, %ld\n\tstorel 0, %%b\n@h%d\n\t%%err =w copy %%s%d\n\tret %%err\n@k%d\n",
-		  t, b, t, t, t, t, OFF(abortlen), t, b, t);
+		  "\t%%b =l add %%vm, %ld\n\tstorel 0, %%b\n@h%d\n", t, b, t, t, t, t, OFF(abortlen), t);
+		/* a code that does not fit the int returned travels in vm->native_throw */
+		P("\t%%b =l add %%vm, %ld\n\tstorel %%s%d, %%b\n\t%%err =w copy %%s%d\n"
+		  "\t%%x%d =l extsw %%err\n\t%%c%d =w ceql %%x%d, %%s%d\n\tjnz %%c%d, @f%d, @g%d\n"
+		  "@f%d\n\tret %%err\n@g%d\n\tret %d\n@k%d\n",
+		  OFF(native_throw), b, b, t, t, t, b, t, t, t, t, t, FTH_NATIVE_THROW, t);
 		break;
 	default:
 		return -EINVAL;

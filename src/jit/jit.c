@@ -144,9 +144,12 @@ static int closure(afd_vm *vm, const cell *xts, int n, cell **out)
 	cell *l = malloc(cap * sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	const char *dbg = getenv("AFD_JIT_DEBUG"), *why = NULL;
 	for (int i = 0; i < n; i++)
-		if (!is_native(vm, xts[i]) && !jit_check(vm, xts[i]))
+		if (!is_native(vm, xts[i]) && !(why = jit_check(vm, xts[i])))
 			l[k++] = xts[i];
+		else if (dbg && *dbg == '2' && !is_native(vm, xts[i]))
+			fprintf(stderr, "afd: jit: %s stays interpreted: %s\n", vm->words[xts[i]].name, why);
 	for (int i = 0; i < k; i++) {
 		const struct fth_word *w = &vm->words[l[i]];
 		for (uint32_t o = 0; o < w->nops; o++) {

@@ -35,6 +35,7 @@ struct obj {
 	size_t nsyms;
 	const char *strtab;
 	void **stub_of;		/* per symbol: its stub, for undefined ones */
+	void **target;		/* per symbol: where an undefined one really is */
 };
 
 static bool in_file(const struct obj *o, size_t off, size_t n)
@@ -124,6 +125,8 @@ static int relocate(struct obj *o, char *base, char *err, size_t cap)
 			int e = symbol_addr(o, base, si, &S, err, cap);
 			if (e)
 				return e;
+			if (type == R_X86_64_64 && o->target[si])
+				S = (uint64_t)o->target[si];	/* absolute: no stub needed */
 			char *P = base + o->off[rs->sh_info] + r[k].r_offset;
 			if (type == R_X86_64_64) {
 				uint64_t v = S + (uint64_t)r[k].r_addend;
@@ -163,8 +166,9 @@ int jit_load_elf(const void *obj, size_t len, jit_resolve_fn resolve,
 		return rc;
 	o.off = calloc(o.eh->e_shnum, sizeof(*o.off));
 	o.stub_of = calloc(o.nsyms, sizeof(*o.stub_of));
+	o.target = calloc(o.nsyms, sizeof(*o.target));
 	rc = -ENOMEM;
-	if (!o.off || !o.stub_of)
+	if (!o.off || !o.stub_of || !o.target)
 		goto out;
 	size_t code = layout(&o), nund = 0;
 	for (size_t i = 1; i < o.nsyms; i++)
@@ -188,6 +192,7 @@ int jit_load_elf(const void *obj, size_t len, jit_resolve_fn resolve,
 		}
 		make_stub(stub, target);
 		o.stub_of[i] = stub;
+		o.target[i] = target;
 		stub += STUB;
 	}
 	if ((rc = relocate(&o, base, err, errcap)))
@@ -217,5 +222,6 @@ out:
 		munmap(base, size);
 	free(o.off);
 	free(o.stub_of);
+	free(o.target);
 	return rc;
 }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# diff.sh AFD: the differential test of the JIT. Every file of the Forth test suite runs twice,
+# interpreted (AFD_JIT=off) and with every compilable word compiled (AFD_JIT=always), and
+# the two outputs must be the same, line for line; the JIT run must also pass on its own
+# (tests/forth/run.sh with AFD_JIT=always). Prints "N passed, M failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+AFD=${1:-./afd}
+TIMEOUT=${TIMEOUT:-20}
+if ! command -v qbe >/dev/null || ! command -v as >/dev/null; then
+	echo "SKIP: qbe or as not installed (bash scripts/deps.sh jit)"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+run() {	# run MODE FILE ARGS...: output of one run, with the exit status
+	local mode=$1 f=$2
+	shift 2
+	# DUMP prints host addresses, which differ from run to run
+	AFD_JIT=$mode timeout "$TIMEOUT" "$AFD" "$@" </dev/null 2>&1 |
+		sed 's/^[0-9A-F]\{16\}:/ADDRESS:/' >"$tmp/$mode"
+	echo "exit ${PIPESTATUS[0]}" >>"$tmp/$mode"
+}
+for f in tests/forth/*.fs; do
+	case $f in */tester.fs) continue ;; esac
+	if [ "$f" = tests/forth/output.fs ]; then args=("$f" -e bye)
+	else args=(tests/forth/tester.fs "$f" -e "test-summary bye"); fi
+	run off "$f" "${args[@]}"
+	run always "$f" "${args[@]}"
+	if cmp -s "$tmp/off" "$tmp/always"; then
+		echo "ok - $f: the same output interpreted and compiled"
+		pass=$((pass + 1))
+	else
+		echo "not ok - $f: outputs differ (interpreted -, compiled +)"
+		diff -u "$tmp/off" "$tmp/always" | sed -n '3,40p' | sed 's/^/    /'
+		fail=$((fail + 1))
+	fi
+done
+out=$(AFD_JIT=always TIMEOUT=$TIMEOUT bash tests/forth/run.sh "$AFD" 2>&1)
+line=$(printf '%s\n' "$out" | tail -n 1)
+printf '%s\n' "$out" | sed '$d' | grep -v ': [0-9]* passed, 0 failed$' | sed 's/^/    /'
+echo "AFD_JIT=always tests/forth/run.sh: $line"
+p=${line%% passed*}
+f=${line#*passed, }
+f=${f%% failed*}
+echo "$((pass + p)) passed, $((fail + f)) failed"
+[ $((fail + f)) -eq 0 ]

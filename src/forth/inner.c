@@ -155,6 +155,7 @@ int fth_run(afd_vm *vm, cell xt)
 	cell *rd = vm->rd;
 	void **rs = vm->rs;
 	int64_t steps = vm->steps;
+	uint32_t *const counts = vm->jit_counts;
 	struct fth_word *w = &words[xt];
 	cell t, u;
 	cell err;	/* a THROW code is any cell; CATCH returns it unchanged */
@@ -176,6 +177,8 @@ int fth_run(afd_vm *vm, cell xt)
 
 	/* ---- code fields ---- */
 L_DOCOL:
+	if (__builtin_expect(counts != NULL, 0) && ++counts[w - words] == FTH_JIT_HOT)
+		jit_hot(vm, w - words);	/* reads the dictionary only: the registers need no SAVE */
 	if (__builtin_expect(rs >= rslimit, 0))
 		goto rsoverflow;
 	*++rs = (void *)ip;

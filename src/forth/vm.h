@@ -224,6 +224,7 @@ struct afd_vm {
 	int nincluded, capincluded;
 	struct fth_jit *jit;	/* the QBE JIT's state (src/jit), NULL when none */
 	cell native_throw;	/* a native entry returning FTH_NATIVE_THROW threw this cell */
+	uint32_t *jit_counts;	/* AFD_JIT=auto: calls of each word, counted by L_DOCOL; or NULL */
 };
 
 /* ---- vm.c ---- */
@@ -303,6 +304,8 @@ extern const struct fth_cword fth_tools_words[];
 int jit_attach(afd_vm *vm);			/* mode from AFD_JIT */
 void jit_detach(afd_vm *vm);
 void jit_line(afd_vm *vm);			/* an input line ended */
+#define FTH_JIT_HOT 1000			/* calls that make a word hot (AFD_JIT=auto) */
+void jit_hot(afd_vm *vm, cell xt);		/* on the VM's thread, when a count reaches it */
 extern const struct fth_cword jit_words[];
 
 #endif

@@ -7,11 +7,13 @@
  *                 into another memfd; no temporary files, two spawns per batch
  *   jit_load_elf()  our own loader maps the object (elf.c)
  *   publish()     fth_set_native swaps each word's entry, atomically
- * Modes (AFD_JIT): off (the default: the interpreter alone, unchanged), always (every
- * compilable word, in a batch at the end of each input line that defined some), auto (not
- * in this slice: see doc/jit.md). The word `jit` compiles one word now in any mode. */
+ * Modes (AFD_JIT): off (the default: the interpreter alone), always (every compilable word,
+ * in a batch at the end of each input line that defined some), auto (a word called
+ * FTH_JIT_HOT times: its IL made on the VM's thread, compiled and swapped in by a thread of
+ * the JIT's own). The word `jit` compiles one word now in any mode. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -27,11 +29,18 @@ struct fth_jit {
 	int mode;
 	cell scanned;		/* always: words below this were offered to the compiler */
 	afd_prim_fn *fn;	/* per xt: the native code we gave it */
-	cell nfn;
 	struct jit_image *images;
 	long words, batches, failed;
 	double ms;		/* wall clock spent compiling */
+	long last_words;	/* the last batch */
+	double last_ms;
 	char err[256];
+	/* auto: the compiler thread and its queue */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool started, stop;
+	struct jit_job *queue;
 };
 
 static double now_ms(void)
@@ -44,7 +53,8 @@ static double now_ms(void)
 static bool is_native(afd_vm *vm, cell xt)
 {
 	struct fth_jit *J = vm->jit;
-	return J && xt < J->nfn && J->fn[xt] && vm->words[xt].native == J->fn[xt] &&
+	afd_prim_fn f = J ? __atomic_load_n(&J->fn[xt], __ATOMIC_ACQUIRE) : NULL;
+	return f && vm->words[xt].native == f &&
 	       vm->words[xt].cfa != fth_kind_label(WK_COLON);
 }
 
@@ -73,8 +83,8 @@ static int wait_ok(pid_t pid)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EPROTO;
 }
 
-/* IL -> object bytes (malloc'd). Errors of qbe or as go into J->err. */
-static int assemble(struct fth_jit *J, const struct jit_buf *il, char **obj, size_t *len)
+/* IL -> object bytes (malloc'd). Errors of qbe or as go into err. */
+static int assemble(char *err, size_t errcap, const struct jit_buf *il, char **obj, size_t *len)
 {
 	int ilfd = memfd_create("afd-jit-il", MFD_CLOEXEC), objfd = memfd_create("afd-jit-o", MFD_CLOEXEC);
 	int errfd = memfd_create("afd-jit-err", MFD_CLOEXEC), p[2] = { -1, -1 }, rc = -errno;
@@ -95,10 +105,10 @@ static int assemble(struct fth_jit *J, const struct jit_buf *il, char **obj, siz
 	int r1 = qbe > 0 ? wait_ok(qbe) : 0, r2 = as > 0 ? wait_ok(as) : 0;
 	rc = rc ? rc : r1 ? r1 : r2;
 	if (rc) {
-		ssize_t n = pread(errfd, J->err, sizeof(J->err) - 1, 0);
-		J->err[n > 0 ? n : 0] = 0;
+		ssize_t n = pread(errfd, err, errcap - 1, 0);
+		err[n > 0 ? n : 0] = 0;
 		if (n <= 0)
-			snprintf(J->err, sizeof(J->err), "qbe or as failed: %s", strerror(-rc));
+			snprintf(err, errcap, "qbe or as failed: %s", strerror(-rc));
 		goto out;
 	}
 	struct stat st;
@@ -114,27 +124,58 @@ out:
 	return rc;
 }
 
-struct loadctx { afd_vm *vm; const cell *xts; int n; int published; };
+/* A batch, made on the VM's thread (IL, and what it needs of the dictionary), compiled and
+ * published on any thread. */
+struct jit_job {
+	afd_vm *vm;
+	struct jit_buf il;
+	cell *xts;			/* the words compiled */
+	const struct fth_op **ops;	/* their definitions, to publish only onto those */
+	int n;
+	cell *cxt;			/* native callees when the IL was made */
+	afd_prim_fn *cfn;
+	int nc, published;
+	struct jit_job *next;
+};
+
+static void job_free(struct jit_job *j)
+{
+	if (!j)
+		return;
+	free(j->il.s);
+	free(j->xts);
+	free(j->ops);
+	free(j->cxt);
+	free(j->cfn);
+	free(j);
+}
 
 static void *resolve(void *ctx, const char *name)
 {
-	struct loadctx *L = ctx;
+	struct jit_job *j = ctx;
 	if (!strcmp(name, "fth_run"))
 		return (void *)fth_run;
 	cell xt = jit_sym_xt(name);
-	return xt > 0 && is_native(L->vm, xt) ? (void *)L->vm->words[xt].native : NULL;
+	for (int i = 0; i < j->nc; i++)
+		if (j->cxt[i] == xt)
+			return (void *)j->cfn[i];
+	return NULL;
 }
 
 static void publish(void *ctx, const char *name, void *addr)
 {
-	struct loadctx *L = ctx;
-	struct fth_jit *J = L->vm->jit;
+	struct jit_job *j = ctx;
+	afd_vm *vm = j->vm;
+	struct fth_jit *J = vm->jit;
 	cell xt = jit_sym_xt(name);
-	if (xt <= 0 || xt >= J->nfn)
-		return;
-	J->fn[xt] = (afd_prim_fn)addr;
-	if (!fth_set_native(L->vm, xt, J->fn[xt], J))
-		L->published++;
+	for (int i = 0; i < j->n; i++) {
+		/* the same definition still: FORGET and a new word at this xt get nothing */
+		if (j->xts[i] != xt || vm->words[xt].ops != j->ops[i] || vm->words[xt].kind != WK_COLON)
+			continue;
+		__atomic_store_n(&J->fn[xt], (afd_prim_fn)addr, __ATOMIC_RELEASE);
+		if (!fth_set_native(vm, xt, (afd_prim_fn)addr, J))
+			j->published++;
+	}
 }
 
 /* The words asked for, and the compilable colon words they call that are not native yet. */
@@ -170,78 +211,149 @@ static int closure(afd_vm *vm, const cell *xts, int n, cell **out)
 			l[k++] = c;
 		}
 	}
-	*out = l;
+	if (!k)
+		free(l);
+	else
+		*out = l;
 	return k;
 }
 
-static int ensure_table(afd_vm *vm)
+/* The batch for xts: the words and the compilable words they call that are not native yet,
+ * their IL, and the native code of callees already compiled. NULL when none compiles. */
+static struct jit_job *make_job(afd_vm *vm, const cell *xts, int n)
 {
-	struct fth_jit *J = vm->jit;
-	if (J->nfn >= vm->nwords)
-		return 0;
-	cell n = vm->maxwords;
-	afd_prim_fn *f = realloc(J->fn, n * sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	memset(f + J->nfn, 0, (n - J->nfn) * sizeof(*f));
-	J->fn = f;
-	J->nfn = n;
-	return 0;
+	struct jit_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->vm = vm;
+	int k = closure(vm, xts, n, &j->xts);
+	if (k <= 0)
+		goto fail;
+	j->n = k;
+	j->ops = calloc(k, sizeof(*j->ops));
+	if (!j->ops || jit_emit_il(vm, j->xts, k, &j->il) || !j->il.s)
+		goto fail;
+	for (int i = 0; i < k; i++) {
+		const struct fth_word *w = &vm->words[j->xts[i]];
+		j->ops[i] = w->ops;
+		for (uint32_t o = 0; o < w->nops; o++) {
+			cell c = w->ops[o].arg;
+			if (w->ops[o].kind != OP_CALL || !is_native(vm, c))
+				continue;
+			cell *x = realloc(j->cxt, (j->nc + 1) * sizeof(*x));
+			afd_prim_fn *f = x ? realloc(j->cfn, (j->nc + 1) * sizeof(*f)) : NULL;
+			if (x)
+				j->cxt = x;
+			if (!f)
+				goto fail;
+			j->cfn = f;
+			j->cxt[j->nc] = c;
+			j->cfn[j->nc++] = vm->words[c].native;
+		}
+	}
+	return j;
+fail:
+	job_free(j);
+	return NULL;
 }
 
-static int compile_list(afd_vm *vm, const cell *l, int k)
+/* qbe, as, load, publish: touches the VM only to swap entries. Count published or -errno. */
+static int run_job(struct jit_job *j)
 {
-	struct fth_jit *J = vm->jit;
-	struct jit_buf il = { 0 };
-	char *obj = NULL;
+	struct fth_jit *J = j->vm->jit;
+	char *obj = NULL, err[256] = "";
 	size_t len = 0;
 	struct jit_image *img = NULL;
-	struct loadctx L = { vm, l, k, 0 };
-	int rc = jit_emit_il(vm, l, k, &il);
-	if (!rc && !il.s)
-		rc = -ENOMEM;
+	double t0 = now_ms();
+	int rc = assemble(err, sizeof(err), &j->il, &obj, &len);
 	if (!rc)
-		rc = assemble(J, &il, &obj, &len);
-	if (!rc)
-		rc = jit_load_elf(obj, len, resolve, publish, &L, &img, J->err, sizeof(J->err));
+		rc = jit_load_elf(obj, len, resolve, publish, j, &img, err, sizeof(err));
+	free(obj);
+	pthread_mutex_lock(&J->lock);
 	if (!rc) {
 		img->next = J->images;
 		J->images = img;
-		rc = L.published;
+		rc = j->published;
+		J->words += rc;
+		J->last_words = rc;
+	} else {
+		J->failed += j->n;
+		J->last_words = 0;
+		snprintf(J->err, sizeof(J->err), "%s", err);
+		if (getenv("AFD_JIT_DEBUG"))
+			fprintf(stderr, "afd: jit: %s: %s\n", j->vm->words[j->xts[0]].name, err);
 	}
-	free(il.s);
-	free(obj);
+	J->batches++;
+	J->last_ms = now_ms() - t0;
+	J->ms += J->last_ms;
+	pthread_mutex_unlock(&J->lock);
 	return rc;
 }
 
 int jit_compile(afd_vm *vm, const cell *xts, int n)
 {
-	struct fth_jit *J = vm->jit;
-	if (!J)
+	if (!vm->jit)
 		return -ENODEV;
-	cell *l;
-	int rc = ensure_table(vm), k;
-	if (rc)
-		return rc;
-	if ((k = closure(vm, xts, n, &l)) <= 0)
-		return k;
-	double t0 = now_ms();
-	rc = compile_list(vm, l, k);
-	if (rc < 0 && k > 1)	/* one bad word must not keep the others interpreted */
-		for (int i = 0, r; i < k; i++)
-			if (!is_native(vm, l[i]) && (r = compile_list(vm, &l[i], 1)) > 0)
+	struct jit_job *j = make_job(vm, xts, n);
+	if (!j)
+		return 0;
+	int rc = run_job(j);
+	if (rc < 0 && j->n > 1)	/* one bad word must not keep the others interpreted */
+		for (int i = 0, r; i < j->n; i++) {
+			struct jit_job *one = is_native(vm, j->xts[i]) ? NULL : make_job(vm, &j->xts[i], 1);
+			if (one && (r = run_job(one)) > 0)
 				rc = rc < 0 ? r : rc + r;
-	if (rc < 0) {
-		J->failed += k;
-		if (getenv("AFD_JIT_DEBUG"))
-			fprintf(stderr, "afd: jit: %s: %s\n", vm->words[l[0]].name, J->err);
-	} else {
-		J->words += rc;
-	}
-	J->batches++;
-	J->ms += now_ms() - t0;
-	free(l);
+			job_free(one);
+		}
+	job_free(j);
 	return rc;
+}
+
+/* ---- AFD_JIT=auto: hot words, compiled on a thread of their own ---- */
+
+static void *jit_thread(void *p)
+{
+	struct fth_jit *J = p;
+	pthread_mutex_lock(&J->lock);
+	while (!J->stop) {
+		struct jit_job *j = J->queue;
+		if (!j) {
+			pthread_cond_wait(&J->cond, &J->lock);
+			continue;
+		}
+		J->queue = j->next;
+		pthread_mutex_unlock(&J->lock);
+		run_job(j);
+		job_free(j);
+		pthread_mutex_lock(&J->lock);
+	}
+	pthread_mutex_unlock(&J->lock);
+	return NULL;
+}
+
+void jit_hot(afd_vm *vm, cell xt)
+{
+	struct fth_jit *J = vm->jit;
+	if (!J || J->mode != JIT_AUTO || is_native(vm, xt))
+		return;
+	struct jit_job *j = make_job(vm, &xt, 1);
+	if (!j)
+		return;
+	for (int i = 0; i < j->n; i++)	/* queued once: their counts pass the threshold */
+		vm->jit_counts[j->xts[i]] = FTH_JIT_HOT + 1;
+	pthread_mutex_lock(&J->lock);
+	if (!J->started && !pthread_create(&J->thread, NULL, jit_thread, J))
+		J->started = true;
+	if (J->started) {
+		struct jit_job **q = &J->queue;
+		while (*q)
+			q = &(*q)->next;
+		*q = j;
+		j = NULL;
+		pthread_cond_signal(&J->cond);
+	}
+	pthread_mutex_unlock(&J->lock);
+	job_free(j);
 }
 
 /* AFD_JIT=always: the words defined since the last line, in one batch. */
@@ -278,10 +390,19 @@ int jit_attach(afd_vm *vm)
 	const char *m = getenv("AFD_JIT");
 	int mode = !m || !*m || !strcmp(m, "off") ? JIT_OFF : !strcmp(m, "always") ? JIT_ALWAYS : JIT_AUTO;
 	struct fth_jit *J = calloc(1, sizeof(*J));
-	if (!J)
+	if (!J || !(J->fn = calloc(vm->maxwords, sizeof(*J->fn)))) {
+		free(J);
 		return -ENOMEM;
+	}
 	J->mode = mode;
 	J->scanned = 1;
+	pthread_mutex_init(&J->lock, NULL);
+	pthread_cond_init(&J->cond, NULL);
+	if (mode == JIT_AUTO && !(vm->jit_counts = calloc(vm->maxwords, sizeof(uint32_t)))) {
+		free(J->fn);
+		free(J);
+		return -ENOMEM;
+	}
 	vm->jit = J;
 	return 0;
 }
@@ -291,6 +412,20 @@ void jit_detach(afd_vm *vm)
 	struct fth_jit *J = vm->jit;
 	if (!J)
 		return;
+	pthread_mutex_lock(&J->lock);
+	J->stop = true;
+	pthread_cond_signal(&J->cond);
+	pthread_mutex_unlock(&J->lock);
+	if (J->started)
+		pthread_join(J->thread, NULL);	/* waits for the batch in progress */
+	for (struct jit_job *j = J->queue, *n; j; j = n) {
+		n = j->next;
+		job_free(j);
+	}
+	free(vm->jit_counts);
+	vm->jit_counts = NULL;
+	pthread_mutex_destroy(&J->lock);
+	pthread_cond_destroy(&J->cond);
 	for (struct jit_image *i = J->images, *n; i; i = n) {
 		n = i->next;
 		munmap(i->base, i->size);
@@ -368,8 +503,10 @@ static int p_jit_stats(afd_vm *vm, void *c)	/* ( -- ) */
 	struct fth_jit *J = vm->jit;
 	if (!J)
 		return 0;
-	fth_printf(vm, "jit: %ld words native in %ld batches, %.1f ms (%.2f ms a word), %ld failed\n",
-		   J->words, J->batches, J->ms, J->words ? J->ms / J->words : 0.0, J->failed);
+	fth_printf(vm, "jit: %ld words native in %ld batches, %.1f ms (%.2f ms a word), %ld failed; "
+		   "last batch: %ld words in %.1f ms, %.2f ms a word\n",
+		   J->words, J->batches, J->ms, J->words ? J->ms / J->words : 0.0, J->failed,
+		   J->last_words, J->last_ms, J->last_words ? J->last_ms / J->last_words : 0.0);
 	return 0;
 }
 

@@ -764,7 +764,16 @@ static int emit_op(struct em *e, uint32_t i)
 	case OP_PRIM: P("%s\n", fth_prims[op->arg].name); break;
 	case OP_CALL: P("%s\n", e->vm->words[op->arg].name); break;
 	case OP_LIT: P("%lld\n", (long long)op->arg); break;
-	default: P("op %d\n", op->kind); break;
+	default: {
+		static const char *const names[] = {
+			[OP_BRANCH] = "branch", [OP_0BRANCH] = "?branch", [OP_DO] = "(do)",
+			[OP_QDO] = "(?do)", [OP_LOOP] = "(loop)", [OP_PLOOP] = "(+loop)",
+			[OP_LEAVE] = "(leave)", [OP_EXIT] = "exit", [OP_DOES] = "does>",
+			[OP_VALUE] = "(value@)", [OP_TOVALUE] = "(to)",
+		};
+		P("%s\n", op->kind < sizeof(names) / sizeof(*names) && names[op->kind] ? names[op->kind] : "?");
+		break;
+	}
 	}
 	switch (op->kind) {
 	case OP_PRIM:

@@ -229,6 +229,36 @@ static void test_swap(afd_vm *vm)
 	CHECK(eval_top(vm, "g") == 14999850000LL + 100000);
 }
 
+/* ---- AFD_JIT=auto: a word called FTH_JIT_HOT times is compiled by the JIT's thread ---- */
+
+static void test_auto(void)
+{
+	setenv("AFD_JIT", "auto", 1);
+	afd_vm *vm = afd_new(NULL);
+	unsetenv("AFD_JIT");
+	CHECK(vm && vm->jit_counts);
+	if (!vm)
+		return;
+	const char *defs = ": hot ( n -- n ) 2* 1+ ;  : run ( -- n ) 0 100 0 do i hot + loop ;";
+	CHECK(afd_eval(vm, defs, strlen(defs), "defs") == 0);
+	CHECK(!native(vm, "hot"));
+	CHECK(eval_top(vm, "run") == 10000);
+	int good = 0, runs = 0;
+	time_t until = time(NULL) + 20;
+	while (!native(vm, "hot") && time(NULL) <= until) {	/* the swap comes while we call */
+		good += eval_top(vm, "run") == 10000;
+		runs++;
+	}
+	CHECK(native(vm, "hot") && good == runs);
+	CHECK(eval_top(vm, "run") == 10000);
+	/* redefined: the new word is the one found, whatever the JIT did to the old one */
+	const char *redef = ": hot ( n -- n ) 3 * ;";
+	CHECK(afd_eval(vm, redef, strlen(redef), "t") == 0);
+	CHECK(eval_top(vm, "7 hot") == 21);
+	CHECK(eval_top(vm, "run") == 10000);	/* run still calls the old one */
+	afd_free(vm);	/* joins the JIT's thread */
+}
+
 int main(void)
 {
 	if (system("command -v qbe >/dev/null && command -v as >/dev/null") != 0) {
@@ -244,6 +274,7 @@ int main(void)
 		test_swap(vm);
 		afd_free(vm);
 	}
+	test_auto();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -38,6 +38,21 @@ for f in tests/forth/*.fs; do
 		fail=$((fail + 1))
 	fi
 done
+# the design document's fast-checksum compiles, and runs compiled
+il=$("$AFD" --emit-qbe tests/jit/fast-checksum.fs 2>&1)
+if printf '%s\n' "$il" | grep -q '^export function w \$w[0-9]*_fast_checksum(l %vm, l %ctx)'; then
+	echo "ok - fast-checksum compiles to QBE IL"; pass=$((pass + 1))
+else
+	echo "not ok - fast-checksum compiles to QBE IL"; printf '%s\n' "$il" | head -5; fail=$((fail + 1))
+fi
+got=$(AFD_JIT=always "$AFD" tests/jit/fast-checksum.fs \
+	-e 'jit? fast-checksum . jit? checksum . words 0 fast-checksum . words 40 checksum . bye' 2>&1)
+if [ "$got" = "-1 -1 0 15 " ]; then
+	echo "ok - fast-checksum and checksum run compiled"; pass=$((pass + 1))
+else
+	echo "not ok - fast-checksum and checksum run compiled: $got"; fail=$((fail + 1))
+fi
+
 out=$(AFD_JIT=always TIMEOUT=$TIMEOUT bash tests/forth/run.sh "$AFD" 2>&1)
 line=$(printf '%s\n' "$out" | tail -n 1)
 printf '%s\n' "$out" | sed '$d' | grep -v ': [0-9]* passed, 0 failed$' | sed 's/^/    /'

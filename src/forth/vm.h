@@ -224,6 +224,7 @@ struct afd_vm {
 	int nincluded, capincluded;
 	struct fth_jit *jit;	/* the QBE JIT's state (src/jit), NULL when none */
 	cell native_throw;	/* a native entry returning FTH_NATIVE_THROW threw this cell */
+	cell native_ret[8];	/* what a compiled word's body leaves (src/jit) */
 	uint32_t *jit_counts;	/* AFD_JIT=auto: calls of each word, counted by L_DOCOL; or NULL */
 };
 

@@ -28,7 +28,8 @@ extern char **environ;
 struct fth_jit {
 	int mode;
 	cell scanned;		/* always: words below this were offered to the compiler */
-	afd_prim_fn *fn;	/* per xt: the native code we gave it */
+	afd_prim_fn *fn;	/* per xt: the native entry we gave it */
+	void **body;		/* per xt: its body, which compiled callers call directly */
 	struct jit_image *images;
 	long words, batches, failed;
 	double ms;		/* wall clock spent compiling */
@@ -132,9 +133,10 @@ struct jit_job {
 	cell *xts;			/* the words compiled */
 	const struct fth_op **ops;	/* their definitions, to publish only onto those */
 	int n;
-	cell *cxt;			/* native callees when the IL was made */
-	afd_prim_fn *cfn;
+	cell *cxt;			/* native callees when the IL was made, */
+	void **cfn;			/* and their bodies */
 	int nc, published;
+	void **pub, **bod;		/* per word: its entry and body once loaded */
 	struct jit_job *next;
 };
 
@@ -147,6 +149,8 @@ static void job_free(struct jit_job *j)
 	free(j->ops);
 	free(j->cxt);
 	free(j->cfn);
+	free(j->pub);
+	free(j->bod);
 	free(j);
 }
 
@@ -156,24 +160,38 @@ static void *resolve(void *ctx, const char *name)
 	if (!strcmp(name, "fth_run"))
 		return (void *)fth_run;
 	cell xt = jit_sym_xt(name);
-	for (int i = 0; i < j->nc; i++)
+	size_t n = strlen(name);
+	for (int i = 0; i < j->nc && n > 2 && !strcmp(name + n - 2, "_b"); i++)
 		if (j->cxt[i] == xt)
-			return (void *)j->cfn[i];
+			return j->cfn[i];
 	return NULL;
 }
 
-static void publish(void *ctx, const char *name, void *addr)
+static void found(void *ctx, const char *name, void *addr)
 {
 	struct jit_job *j = ctx;
+	cell xt = jit_sym_xt(name);
+	size_t n = strlen(name);
+	bool body = n > 2 && !strcmp(name + n - 2, "_b");
+	for (int i = 0; i < j->n; i++)
+		if (j->xts[i] == xt)
+			*(body ? &j->bod[i] : &j->pub[i]) = addr;
+}
+
+/* Bodies first (callers compiled later find them), then the entries, swapped in. */
+static void publish(struct jit_job *j)
+{
 	afd_vm *vm = j->vm;
 	struct fth_jit *J = vm->jit;
-	cell xt = jit_sym_xt(name);
 	for (int i = 0; i < j->n; i++) {
+		cell xt = j->xts[i];
 		/* the same definition still: FORGET and a new word at this xt get nothing */
-		if (j->xts[i] != xt || vm->words[xt].ops != j->ops[i] || vm->words[xt].kind != WK_COLON)
+		if (!j->pub[i] || !j->bod[i] || vm->words[xt].ops != j->ops[i] ||
+		    vm->words[xt].kind != WK_COLON)
 			continue;
-		__atomic_store_n(&J->fn[xt], (afd_prim_fn)addr, __ATOMIC_RELEASE);
-		if (!fth_set_native(vm, xt, (afd_prim_fn)addr, J))
+		__atomic_store_n(&J->body[xt], j->bod[i], __ATOMIC_RELEASE);
+		__atomic_store_n(&J->fn[xt], (afd_prim_fn)j->pub[i], __ATOMIC_RELEASE);
+		if (!fth_set_native(vm, xt, (afd_prim_fn)j->pub[i], J))
 			j->published++;
 	}
 }
@@ -231,7 +249,9 @@ static struct jit_job *make_job(afd_vm *vm, const cell *xts, int n)
 		goto fail;
 	j->n = k;
 	j->ops = calloc(k, sizeof(*j->ops));
-	if (!j->ops || jit_emit_il(vm, j->xts, k, &j->il) || !j->il.s)
+	j->pub = calloc(k, sizeof(*j->pub));
+	j->bod = calloc(k, sizeof(*j->bod));
+	if (!j->ops || !j->pub || !j->bod || jit_emit_il(vm, j->xts, k, &j->il) || !j->il.s)
 		goto fail;
 	for (int i = 0; i < k; i++) {
 		const struct fth_word *w = &vm->words[j->xts[i]];
@@ -241,14 +261,14 @@ static struct jit_job *make_job(afd_vm *vm, const cell *xts, int n)
 			if (w->ops[o].kind != OP_CALL || !is_native(vm, c))
 				continue;
 			cell *x = realloc(j->cxt, (j->nc + 1) * sizeof(*x));
-			afd_prim_fn *f = x ? realloc(j->cfn, (j->nc + 1) * sizeof(*f)) : NULL;
+			void **f = x ? realloc(j->cfn, (j->nc + 1) * sizeof(*f)) : NULL;
 			if (x)
 				j->cxt = x;
 			if (!f)
 				goto fail;
 			j->cfn = f;
 			j->cxt[j->nc] = c;
-			j->cfn[j->nc++] = vm->words[c].native;
+			j->cfn[j->nc++] = __atomic_load_n(&vm->jit->body[c], __ATOMIC_ACQUIRE);
 		}
 	}
 	return j;
@@ -267,8 +287,10 @@ static int run_job(struct jit_job *j)
 	double t0 = now_ms();
 	int rc = assemble(err, sizeof(err), &j->il, &obj, &len);
 	if (!rc)
-		rc = jit_load_elf(obj, len, resolve, publish, j, &img, err, sizeof(err));
+		rc = jit_load_elf(obj, len, resolve, found, j, &img, err, sizeof(err));
 	free(obj);
+	if (!rc)
+		publish(j);
 	pthread_mutex_lock(&J->lock);
 	if (!rc) {
 		img->next = J->images;
@@ -390,7 +412,10 @@ int jit_attach(afd_vm *vm)
 	const char *m = getenv("AFD_JIT");
 	int mode = !m || !*m || !strcmp(m, "off") ? JIT_OFF : !strcmp(m, "always") ? JIT_ALWAYS : JIT_AUTO;
 	struct fth_jit *J = calloc(1, sizeof(*J));
-	if (!J || !(J->fn = calloc(vm->maxwords, sizeof(*J->fn)))) {
+	if (!J || !(J->fn = calloc(vm->maxwords, sizeof(*J->fn))) ||
+	    !(J->body = calloc(vm->maxwords, sizeof(*J->body)))) {
+		if (J)
+			free(J->fn);
 		free(J);
 		return -ENOMEM;
 	}
@@ -400,6 +425,7 @@ int jit_attach(afd_vm *vm)
 	pthread_cond_init(&J->cond, NULL);
 	if (mode == JIT_AUTO && !(vm->jit_counts = calloc(vm->maxwords, sizeof(uint32_t)))) {
 		free(J->fn);
+		free(J->body);
 		free(J);
 		return -ENOMEM;
 	}
@@ -432,6 +458,7 @@ void jit_detach(afd_vm *vm)
 		free(i);
 	}
 	free(J->fn);
+	free(J->body);
 	free(J);
 	vm->jit = NULL;
 }

@@ -307,7 +307,7 @@ static int step_op(struct jctx *C, struct ana *A, uint32_t i, uint32_t *work, ui
 		if (op->arg >= PRIM_FETCH && op->arg <= PRIM_CNT)
 			A->mem = true;
 		if (op->arg == PRIM_DEPTH)
-			A->depth = true;
+			FAIL("uses DEPTH (compiled words keep items out of the interpreter's sight)");
 		break;
 	case OP_CALL: {
 		if (!fth_xt_ok(C->vm, op->arg))
@@ -413,8 +413,8 @@ static int analyze_ops(struct jctx *C, struct ana *A)
 	if (err)
 		return err;
 	A->nout += A->nin;
-	if (A->nin > 64 || A->nout > 64)
-		FAIL("takes or leaves too many items");
+	if (A->nin > 32 || A->nout > 8)
+		FAIL("takes more than 32 items or leaves more than 8");
 	return 0;
 }
 
@@ -539,18 +539,32 @@ static int divide(struct em *e, int a, int b)
 	return t;
 }
 
-/* Store positions [lo, hi) to memory and make vm->sp the memory form of depth hi. */
-static void flush(struct em *e, int lo, int hi)
+static void ret_slot(struct em *e, int k)	/* %b = &vm->native_ret[k] */
 {
-	for (int p = lo; p < hi; p++)
-		P("\t%%a =l add %%base, %d\n\tstorel %%s%d, %%a\n", 8 * p, p);
-	P("\t%%a =l add %%base, %d\n\t%%b =l add %%vm, %ld\n\tstorel %%a, %%b\n", 8 * hi - 8, OFF(sp));
+	P("\t%%b =l add %%vm, %ld\n", OFF(native_ret) + 8L * k);
 }
 
-static void reload(struct em *e, int lo, int hi)
+/* A word run by the interpreter (fth_run): its inputs pushed on the memory stack above what
+ * the interpreter sees, its outputs popped after it, the depth checked against its effect. */
+static void tramp(struct em *e, cell xt, int p, int in, int out)
 {
-	for (int p = lo; p < hi; p++)
-		P("\t%%a =l add %%base, %d\n\t%%s%d =l loadl %%a\n", 8 * p, p);
+	int t = fresh(e), room = in > out ? in : out;
+	P("\t%%b =l add %%vm, %ld\n\t%%msp =l loadl %%b\n\t%%a =l add %%msp, %d\n"
+	  "\t%%b =l add %%vm, %ld\n\t%%lim =l loadl %%b\n\t%%c%d =w cugel %%a, %%lim\n"
+	  "\tjnz %%c%d, @e3, @k%d\n@k%d\n", OFF(sp), 8 * room, OFF(slimit), t, t, t, t);
+	for (int k = 0; k < in; k++)
+		P("\t%%a =l add %%msp, %d\n\tstorel %%s%d, %%a\n", 8 * (k + 1), p - in + k);
+	P("\t%%a =l add %%msp, %d\n\t%%b =l add %%vm, %ld\n\tstorel %%a, %%b\n"
+	  "\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n"
+	  "\t%%err =w call $fth_run(l %%vm, l %lld)\n\tjnz %%err, @fail, @j%d\n@j%d\n"
+	  "\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n",
+	  8 * in, OFF(sp), OFF(steps), (long long)xt, t, t, OFF(steps));
+	P("\t%%b =l add %%vm, %ld\n\t%%a =l loadl %%b\n\t%%b =l add %%msp, %d\n"
+	  "\t%%c%d =w cnel %%a, %%b\n\tjnz %%c%d, @e4, @h%d\n@h%d\n",
+	  OFF(sp), 8 * out, t, t, t, t);
+	for (int k = 0; k < out; k++)
+		P("\t%%a =l add %%msp, %d\n\t%%s%d =l loadl %%a\n", 8 * (k + 1), p - in + k);
+	P("\t%%b =l add %%vm, %ld\n\tstorel %%msp, %%b\n", OFF(sp));
 }
 
 static void call_word(struct em *e, uint32_t i, enum callkind k, int p, int in, int out)
@@ -567,27 +581,23 @@ static void call_word(struct em *e, uint32_t i, enum callkind k, int p, int in, 
 	case C_VALUE:
 		P("\t%%s%d =l loadl %lld\n", p, (long long)w->pfa);
 		return;
-	case C_NATIVE: case C_SELF:	/* a direct call: its effect is exact */
-		flush(e, p - in, p);
+	case C_NATIVE: case C_SELF:	/* a direct call of the body: inputs as arguments */
 		step_check(e);
 		P("\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n", OFF(steps));
 		jit_sym(vm, xt, sym, sizeof(sym));
-		P("\t%%err =w call $%s(l %%vm, l %%ctx)\n", sym);
-		break;
-	default:	/* through the interpreter: everything in memory, the depth checked after */
-		flush(e, 0, p);
-		P("\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n", OFF(steps));
-		P("\t%%err =w call $fth_run(l %%vm, l %lld)\n", (long long)xt);
-		break;
+		P("\t%%err =w call $%s_b(l %%vm", sym);
+		for (int q = p - in; q < p; q++)
+			P(", l %%s%d", q);
+		P(")\n\tjnz %%err, @fail, @k%d\n@k%d\n\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n",
+		  t, t, OFF(steps));
+		for (int q = 0; q < out; q++) {
+			ret_slot(e, q);
+			P("\t%%s%d =l loadl %%b\n", p - in + q);
+		}
+		return;
+	default:
+		tramp(e, xt, p, in, out);
 	}
-	P("\tjnz %%err, @fail, @k%d\n@k%d\n", t, t);
-	P("\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n", OFF(steps));
-	if (k == C_TRAMP) {
-		P("\t%%b =l add %%vm, %ld\n\t%%a =l loadl %%b\n\t%%b =l add %%base, %d\n"
-		  "\t%%c%d =w cnel %%a, %%b\n\tjnz %%c%d, @e4, @j%d\n@j%d\n",
-		  OFF(sp), 8 * (p - in + out) - 8, t, t, t, t);
-	}
-	reload(e, p - in, p - in + out);
 }
 
 /* Primitives run through the interpreter use the primitive's own word. */
@@ -630,17 +640,10 @@ static int emit_prim(struct em *e, uint32_t i, int p)
 		return 0;
 	}
 	if (prim_tramp(prim)) {
-		int in = prim_fx[prim].in, out = prim_fx[prim].out;
 		cell xt = prim_xt(e->vm, prim);
 		if (xt < 0)
 			return -ENOENT;
-		t = fresh(e);
-		flush(e, p - in, p);
-		P("\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n", OFF(steps));
-		P("\t%%err =w call $fth_run(l %%vm, l %lld)\n\tjnz %%err, @fail, @k%d\n@k%d\n",
-		  (long long)xt, t, t);
-		P("\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n", OFF(steps));
-		reload(e, p - in, p - in + out);
+		tramp(e, xt, p, prim_fx[prim].in, prim_fx[prim].out);
 		return 0;
 	}
 	switch (prim) {
@@ -668,7 +671,6 @@ static int emit_prim(struct em *e, uint32_t i, int p)
 		  "\t%%s%d =l copy %%t\n\t%%s%d =l copy %%u\n", p - 4, c, p - 4, a, c, b, a, b);
 		break;
 	case PRIM_TWOOVER: P("\t%%s%d =l copy %%s%d\n\t%%s%d =l copy %%s%d\n", p, p - 4, p + 1, c); break;
-	case PRIM_DEPTH: P("\t%%s%d =l add %%dep, %d\n", p, s->d); break;
 	case PRIM_TOR: P("\t%%r%d =l copy %%s%d\n", k + 1, b); break;
 	case PRIM_TWOTOR: P("\t%%r%d =l copy %%s%d\n\t%%r%d =l copy %%s%d\n", k + 1, a, k + 2, b); break;
 	case PRIM_RFROM: case PRIM_RFETCH: P("\t%%s%d =l copy %%r%d\n", p, k); break;
@@ -836,19 +838,14 @@ static int emit_op(struct em *e, uint32_t i)
 	return -EINVAL;
 }
 
-/* Entry: the depth checked once for the whole word (underflow -4, overflow -3), the
- * return-stack depth for words that call (-5), then the items the word takes loaded. */
+/* The body: inputs arrive as arguments, outputs leave in vm->native_ret[]; words that call
+ * check the return-stack depth (-5: runaway recursion must not exhaust the C stack). */
 static void emit_entry(struct em *e)
 {
 	struct ana *A = e->A;
-	P("@start\n\t%%b =l add %%vm, %ld\n\t%%sp0 =l loadl %%b\n\t%%b =l add %%vm, %ld\n"
-	  "\t%%fs0 =l loadl %%b\n\t%%err =w copy 0\n\t%%dep =l sub %%sp0, %%fs0\n\t%%dep =l sar %%dep, 3\n"
-	  "\t%%c =w csltl %%dep, %d\n\tjnz %%c, @e4, @in\n@in\n\t%%base =l add %%sp0, %d\n",
-	  OFF(sp), OFF(s0), A->nin, 8 - 8 * A->nin);
-	if (A->npos > A->nin)
-		P("\t%%a =l add %%base, %d\n\t%%b =l add %%vm, %ld\n\t%%lim =l loadl %%b\n"
-		  "\t%%c =w cugel %%a, %%lim\n\tjnz %%c, @e3, @room\n@room\n",
-		  8 * (A->npos - 1), OFF(slimit));
+	P("@start\n\t%%err =w copy 0\n");
+	for (int k = 0; k < A->nin; k++)
+		P("\t%%s%d =l copy %%a%d\n", k, k);
 	if (A->calls)
 		P("\t%%b =l add %%vm, %ld\n\t%%rs =l loadl %%b\n\t%%b =l add %%vm, %ld\n"
 		  "\t%%a =l loadl %%b\n\t%%c =w cugel %%rs, %%a\n\tjnz %%c, @e5, @rs\n@rs\n"
@@ -860,14 +857,23 @@ static void emit_entry(struct em *e)
 		  "\t%%msz16 =l sub %%msz, 16\n", OFF(mem), OFF(memsize));
 	if (A->steps || A->calls)
 		P("\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n", OFF(steps));
-	reload(e, 0, A->nin);
+}
+
+static void emit_errors(struct em *e, const int *codes, size_t n)
+{
+	P("@fail\n\tret %%err\n");
+	for (size_t i = 0; i < n; i++)
+		P("@e%d\n\tret -%d\n", codes[i], codes[i]);
 }
 
 static void emit_exit(struct em *e)
 {
 	struct ana *A = e->A;
 	P("@exit\n");
-	flush(e, 0, A->nout);
+	for (int k = 0; k < A->nout; k++) {
+		ret_slot(e, k);
+		P("\tstorel %%s%d, %%b\n", k);
+	}
 	if (A->calls)
 		P("\t%%b =l add %%vm, %ld\n\tstorel %%rs, %%b\n", OFF(rs));
 	if (A->steps || A->calls)
@@ -876,10 +882,39 @@ static void emit_exit(struct em *e)
 	if (A->steps || A->calls)
 		P("@esteps\n\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n\tret %d\n",
 		  OFF(steps), AFD_THROW_STEPS);
-	P("@fail\n\tret %%err\n");
 	static const int codes[] = { 3, 4, 5, 9, 10, 11 };
-	for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++)
-		P("@e%d\n\tret -%d\n", codes[i], codes[i]);
+	emit_errors(e, codes, sizeof(codes) / sizeof(*codes));
+}
+
+/* The entry the interpreter calls (afd_prim_fn): the depth checked (-4, and -3 for the
+ * outputs), the inputs popped from the memory stack into arguments, the body called, its
+ * outputs pushed. */
+static void emit_wrapper(struct em *e, const char *sym)
+{
+	struct ana *A = e->A;
+	P("export function w $%s(l %%vm, l %%ctx) {\n@start\n"
+	  "\t%%b =l add %%vm, %ld\n\t%%sp0 =l loadl %%b\n\t%%b =l add %%vm, %ld\n"
+	  "\t%%fs0 =l loadl %%b\n\t%%dep =l sub %%sp0, %%fs0\n\t%%dep =l sar %%dep, 3\n"
+	  "\t%%c =w csltl %%dep, %d\n\tjnz %%c, @e4, @in\n@in\n\t%%np =l sub %%sp0, %d\n",
+	  sym, OFF(sp), OFF(s0), A->nin, 8 * A->nin);
+	if (A->nout > A->nin)
+		P("\t%%a =l add %%np, %d\n\t%%b =l add %%vm, %ld\n\t%%lim =l loadl %%b\n"
+		  "\t%%c =w cugel %%a, %%lim\n\tjnz %%c, @e3, @room\n@room\n", 8 * A->nout, OFF(slimit));
+	for (int k = 0; k < A->nin; k++)
+		P("\t%%a =l add %%np, %d\n\t%%a%d =l loadl %%a\n", 8 * (k + 1), k);
+	P("\t%%b =l add %%vm, %ld\n\tstorel %%np, %%b\n\t%%err =w call $%s_b(l %%vm", OFF(sp), sym);
+	for (int k = 0; k < A->nin; k++)
+		P(", l %%a%d", k);
+	P(")\n\tjnz %%err, @fail, @out\n@out\n");
+	for (int k = 0; k < A->nout; k++) {
+		ret_slot(e, k);
+		P("\t%%v =l loadl %%b\n\t%%a =l add %%np, %d\n\tstorel %%v, %%a\n", 8 * (k + 1));
+	}
+	P("\t%%a =l add %%np, %d\n\t%%b =l add %%vm, %ld\n\tstorel %%a, %%b\n\tret 0\n",
+	  8 * A->nout, OFF(sp));
+	static const int codes[] = { 3, 4 };
+	emit_errors(e, codes, 2);
+	P("}\n\n");
 }
 
 static int emit_word(struct jctx *C, cell xt, struct jit_buf *b)
@@ -894,8 +929,12 @@ static int emit_word(struct jctx *C, cell xt, struct jit_buf *b)
 	char sym[64];
 	jit_sym(C->vm, xt, sym, sizeof(sym));
 	const struct fth_word *w = &C->vm->words[xt];
-	P("# %s %s: takes %d, leaves %d\nexport function w $%s(l %%vm, l %%ctx) {\n",
-	  w->name, w->doc ? w->doc : "", A.nin, A.nout, sym);
+	P("# %s %s: takes %d, leaves %d\n", w->name, w->doc ? w->doc : "", A.nin, A.nout);
+	emit_wrapper(e, sym);
+	P("export function w $%s_b(l %%vm", sym);
+	for (int k = 0; k < A.nin; k++)
+		P(", l %%a%d", k);
+	P(") {\n");
 	emit_entry(e);
 	for (uint32_t i = 0; i < A.n && !err; i++)
 		if (A.st[i].seen)

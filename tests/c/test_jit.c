@@ -125,7 +125,7 @@ static void test_throw(afd_vm *vm)
 	const char *defs =
 		": t3 ( -- ) 3 throw ;  : t4 ( -- ) 1 2 t3 + drop ;\n"
 		": t0 ( n -- n ) dup 0 throw 1+ ;\n"
-		": tc ( n -- ) 1 swap c-throw drop ;\n"
+		": tc ( n -- n ) 1 swap c-throw ;\n"
 		": tbig ( -- ) -9223372036854775807 throw ;\n"
 		": tdeep ( n -- n ) dup 0= if 55 throw then 1- recurse ;\n";
 	CHECK(afd_eval(vm, defs, strlen(defs), "defs") == 0);
@@ -137,7 +137,7 @@ static void test_throw(afd_vm *vm)
 	CHECK(eval_top(vm, "9 ' t4 catch swap 9 = and") == 3);
 	CHECK(eval_top(vm, "5 ' t0 catch drop") == 6);
 	/* interpreted (a C word) throwing through compiled code */
-	CHECK(eval_top(vm, "-77 ' tc catch") == -77);
+	CHECK(eval_top(vm, "-77 ' tc catch nip") == -77);
 	CHECK(eval_top(vm, "0 tc") == 1);
 	/* a code wider than the int a native entry returns */
 	CHECK(eval_top(vm, "' tbig catch") == -9223372036854775807LL);

@@ -492,6 +492,7 @@ struct em {
 	struct ana *A;
 	struct jit_buf *b;
 	int t;			/* fresh temporaries and labels */
+	uint32_t skip;		/* an op already emitted with the one before it */
 };
 
 #define OFF(f) ((long)offsetof(struct afd_vm, f))
@@ -554,11 +555,13 @@ static void tramp(struct em *e, cell xt, int p, int in, int out)
 	  "\tjnz %%c%d, @e3, @k%d\n@k%d\n", OFF(sp), 8 * room, OFF(slimit), t, t, t, t);
 	for (int k = 0; k < in; k++)
 		P("\t%%a =l add %%msp, %d\n\tstorel %%s%d, %%a\n", 8 * (k + 1), p - in + k);
+	/* the interpreter sees the return stack as deep as this word's calls */
 	P("\t%%a =l add %%msp, %d\n\t%%b =l add %%vm, %ld\n\tstorel %%a, %%b\n"
-	  "\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n"
-	  "\t%%err =w call $fth_run(l %%vm, l %lld)\n\tjnz %%err, @fail, @j%d\n@j%d\n"
-	  "\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n",
-	  8 * in, OFF(sp), OFF(steps), (long long)xt, t, t, OFF(steps));
+	  "\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n\t%%b =l add %%vm, %ld\n"
+	  "\t%%ors =l loadl %%b\n\tstorel %%rs1, %%b\n"
+	  "\t%%err =w call $fth_run(l %%vm, l %lld)\n\tjnz %%err, @ftr, @j%d\n@j%d\n"
+	  "\t%%b =l add %%vm, %ld\n\tstorel %%ors, %%b\n\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n",
+	  8 * in, OFF(sp), OFF(steps), OFF(rs), (long long)xt, t, t, OFF(rs), OFF(steps));
 	P("\t%%b =l add %%vm, %ld\n\t%%a =l loadl %%b\n\t%%b =l add %%msp, %d\n"
 	  "\t%%c%d =w cnel %%a, %%b\n\tjnz %%c%d, @e4, @h%d\n@h%d\n",
 	  OFF(sp), 8 * out, t, t, t, t);
@@ -583,13 +586,11 @@ static void call_word(struct em *e, uint32_t i, enum callkind k, int p, int in, 
 		return;
 	case C_NATIVE: case C_SELF:	/* a direct call of the body: inputs as arguments */
 		step_check(e);
-		P("\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n", OFF(steps));
 		jit_sym(vm, xt, sym, sizeof(sym));
-		P("\t%%err =w call $%s_b(l %%vm", sym);
+		P("\t%%steps =l call $%s_b(l %%vm, l %%rs1, l %%steps", sym);
 		for (int q = p - in; q < p; q++)
 			P(", l %%s%d", q);
-		P(")\n\tjnz %%err, @fail, @k%d\n@k%d\n\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n",
-		  t, t, OFF(steps));
+		P(")\n\t%%c%d =w csltl %%steps, 0\n\tjnz %%c%d, @fail, @k%d\n@k%d\n", t, t, t, t);
 		for (int q = 0; q < out; q++) {
 			ret_slot(e, q);
 			P("\t%%s%d =l loadl %%b\n", p - in + q);
@@ -741,16 +742,39 @@ static int emit_prim(struct em *e, uint32_t i, int p)
 		P("\t%%c%d =w cnel %%s%d, 0\n\tjnz %%c%d, @t%d, @k%d\n@t%d\n", t, b, t, t, t, t);
 		P("\t%%c%d =w ceql %%s%d, -2\n\tjnz %%c%d, @j%d, @h%d\n@j%d\n"
 		  "\t%%b =l add %%vm, %ld\n\tstorel 0, %%b\n@h%d\n", t, b, t, t, t, t, OFF(abortlen), t);
-		/* a code that does not fit the int returned travels in vm->native_throw */
-		P("\t%%b =l add %%vm, %ld\n\tstorel %%s%d, %%b\n\t%%err =w copy %%s%d\n"
-		  "\t%%x%d =l extsw %%err\n\t%%c%d =w ceql %%x%d, %%s%d\n\tjnz %%c%d, @f%d, @g%d\n"
-		  "@f%d\n\tret %%err\n@g%d\n\tret %d\n@k%d\n",
-		  OFF(native_throw), b, b, t, t, t, b, t, t, t, t, t, FTH_NATIVE_THROW, t);
+		P("\t%%b =l add %%vm, %ld\n\tstorel %%s%d, %%b\n\tret -1\n@k%d\n", OFF(native_throw), b, t);
 		break;
 	default:
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A comparison right before IF, WHILE or UNTIL branches on the comparison itself: no flag. */
+static bool branch_on(struct em *e, uint32_t i, int p)
+{
+	static const char *const cmp[PRIM_COUNT] = {
+		[PRIM_EQ] = "ceql", [PRIM_NE] = "cnel", [PRIM_LT] = "csltl", [PRIM_GT] = "csgtl",
+		[PRIM_ULT] = "cultl", [PRIM_UGT] = "cugtl", [PRIM_ZEQ] = "ceql", [PRIM_ZNE] = "cnel",
+		[PRIM_ZLT] = "csltl", [PRIM_ZGT] = "csgtl",
+	};
+	struct ana *A = e->A;
+	int prim = (int)A->ops[i].arg;
+	if (!cmp[prim])
+		return false;
+	bool zero = prim >= PRIM_ZEQ && prim <= PRIM_ZGT;
+	int t = fresh(e);
+	cell target = A->ops[i + 1].arg;
+	if (zero)
+		P("\t%%c%d =w %s %%s%d, 0\n", t, cmp[prim], p - 1);
+	else
+		P("\t%%c%d =w %s %%s%d, %%s%d\n", t, cmp[prim], p - 2, p - 1);
+	P("\tjnz %%c%d, @o%u, @b%d\n@b%d\n", t, i + 2, t, t);
+	if (target <= (cell)i)
+		step_check(e);
+	P("\tjmp @o%lld\n", (long long)target);
+	e->skip = i + 1;
+	return true;
 }
 
 static int emit_op(struct em *e, uint32_t i)
@@ -787,6 +811,9 @@ static int emit_op(struct em *e, uint32_t i)
 			P("\tjmp @o%lld\n", (long long)A->ops[i + 1].arg);
 			return 0;
 		}
+		if (i + 1 < A->n && A->ops[i + 1].kind == OP_0BRANCH && !A->target[i + 1] &&
+		    branch_on(e, i, p))
+			return 0;
 		return emit_prim(e, i, p);
 	case OP_CALL: {
 		enum callkind ck = callee(e->C, A, op->arg, &in, &out);
@@ -846,24 +873,23 @@ static void emit_entry(struct em *e)
 	P("@start\n\t%%err =w copy 0\n");
 	for (int k = 0; k < A->nin; k++)
 		P("\t%%s%d =l copy %%a%d\n", k, k);
-	if (A->calls)
-		P("\t%%b =l add %%vm, %ld\n\t%%rs =l loadl %%b\n\t%%b =l add %%vm, %ld\n"
-		  "\t%%a =l loadl %%b\n\t%%c =w cugel %%rs, %%a\n\tjnz %%c, @e5, @rs\n@rs\n"
-		  "\t%%a =l add %%rs, 8\n\t%%b =l add %%vm, %ld\n\tstorel %%a, %%b\n",
-		  OFF(rs), OFF(rslimit), OFF(rs));
+	if (A->calls)	/* %rs: the return stack as deep as the interpreter would have it */
+		P("\t%%b =l add %%vm, %ld\n\t%%a =l loadl %%b\n\t%%c =w cugel %%rs, %%a\n"
+		  "\tjnz %%c, @e5, @rs\n@rs\n\t%%rs1 =l add %%rs, 8\n", OFF(rslimit));
 	if (A->mem)
 		P("\t%%b =l add %%vm, %ld\n\t%%mem =l loadl %%b\n\t%%b =l add %%vm, %ld\n"
 		  "\t%%msz =l loadl %%b\n\t%%msz1 =l sub %%msz, 1\n\t%%msz8 =l sub %%msz, 8\n"
 		  "\t%%msz16 =l sub %%msz, 16\n", OFF(mem), OFF(memsize));
-	if (A->steps || A->calls)
-		P("\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n", OFF(steps));
 }
 
+/* A body's errors: the code in vm->native_throw, -1 returned. */
 static void emit_errors(struct em *e, const int *codes, size_t n)
 {
-	P("@fail\n\tret %%err\n");
+	P("@fail\n\tret -1\n@ftr\n\t%%x =l extsw %%err\n\t%%b =l add %%vm, %ld\n\tstorel %%x, %%b\n"
+	  "\tret -1\n", OFF(native_throw));
 	for (size_t i = 0; i < n; i++)
-		P("@e%d\n\tret -%d\n", codes[i], codes[i]);
+		P("@e%d\n\t%%b =l add %%vm, %ld\n\tstorel -%d, %%b\n\tret -1\n",
+		  codes[i], OFF(native_throw), codes[i]);
 }
 
 static void emit_exit(struct em *e)
@@ -874,14 +900,9 @@ static void emit_exit(struct em *e)
 		ret_slot(e, k);
 		P("\tstorel %%s%d, %%b\n", k);
 	}
-	if (A->calls)
-		P("\t%%b =l add %%vm, %ld\n\tstorel %%rs, %%b\n", OFF(rs));
-	if (A->steps || A->calls)
-		P("\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n", OFF(steps));
-	P("\tret 0\n");
-	if (A->steps || A->calls)
-		P("@esteps\n\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n\tret %d\n",
-		  OFF(steps), AFD_THROW_STEPS);
+	P("\tret %%steps\n@esteps\n\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n"
+	  "\t%%b =l add %%vm, %ld\n\tstorel %d, %%b\n\tret -1\n",
+	  OFF(steps), OFF(native_throw), AFD_THROW_STEPS);
 	static const int codes[] = { 3, 4, 5, 9, 10, 11 };
 	emit_errors(e, codes, sizeof(codes) / sizeof(*codes));
 }
@@ -902,19 +923,23 @@ static void emit_wrapper(struct em *e, const char *sym)
 		  "\t%%c =w cugel %%a, %%lim\n\tjnz %%c, @e3, @room\n@room\n", 8 * A->nout, OFF(slimit));
 	for (int k = 0; k < A->nin; k++)
 		P("\t%%a =l add %%np, %d\n\t%%a%d =l loadl %%a\n", 8 * (k + 1), k);
-	P("\t%%b =l add %%vm, %ld\n\tstorel %%np, %%b\n\t%%err =w call $%s_b(l %%vm", OFF(sp), sym);
+	P("\t%%b =l add %%vm, %ld\n\tstorel %%np, %%b\n\t%%b =l add %%vm, %ld\n\t%%rs =l loadl %%b\n"
+	  "\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n\t%%steps =l call $%s_b(l %%vm, l %%rs, l %%steps",
+	  OFF(sp), OFF(rs), OFF(steps), sym);
 	for (int k = 0; k < A->nin; k++)
 		P(", l %%a%d", k);
-	P(")\n\tjnz %%err, @fail, @out\n@out\n");
+	P(")\n\t%%c =w csltl %%steps, 0\n\tjnz %%c, @thrown, @out\n@out\n"
+	  "\t%%b =l add %%vm, %ld\n\tstorel %%steps, %%b\n", OFF(steps));
 	for (int k = 0; k < A->nout; k++) {
 		ret_slot(e, k);
 		P("\t%%v =l loadl %%b\n\t%%a =l add %%np, %d\n\tstorel %%v, %%a\n", 8 * (k + 1));
 	}
 	P("\t%%a =l add %%np, %d\n\t%%b =l add %%vm, %ld\n\tstorel %%a, %%b\n\tret 0\n",
 	  8 * A->nout, OFF(sp));
-	static const int codes[] = { 3, 4 };
-	emit_errors(e, codes, 2);
-	P("}\n\n");
+	/* the code from vm->native_throw; one that does not fit an int stays there */
+	P("@thrown\n\t%%b =l add %%vm, %ld\n\t%%x =l loadl %%b\n\t%%err =w copy %%x\n"
+	  "\t%%y =l extsw %%err\n\t%%c =w ceql %%x, %%y\n\tjnz %%c, @fits, @wide\n@fits\n\tret %%err\n"
+	  "@wide\n\tret %d\n@e3\n\tret -3\n@e4\n\tret -4\n}\n\n", OFF(native_throw), FTH_NATIVE_THROW);
 }
 
 static int emit_word(struct jctx *C, cell xt, struct jit_buf *b)
@@ -931,13 +956,13 @@ static int emit_word(struct jctx *C, cell xt, struct jit_buf *b)
 	const struct fth_word *w = &C->vm->words[xt];
 	P("# %s %s: takes %d, leaves %d\n", w->name, w->doc ? w->doc : "", A.nin, A.nout);
 	emit_wrapper(e, sym);
-	P("export function w $%s_b(l %%vm", sym);
+	P("export function l $%s_b(l %%vm, l %%rs, l %%steps", sym);
 	for (int k = 0; k < A.nin; k++)
 		P(", l %%a%d", k);
 	P(") {\n");
 	emit_entry(e);
 	for (uint32_t i = 0; i < A.n && !err; i++)
-		if (A.st[i].seen)
+		if (A.st[i].seen && (i != E.skip || !i))
 			err = emit_op(e, i);
 	emit_exit(e);
 	P("}\n\n");

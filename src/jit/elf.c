@@ -154,6 +154,14 @@ static void make_stub(char *at, void *target)
 	memset(at + 14, 0xcc, 2);
 }
 
+void jit_unload(struct jit_image *img)
+{
+	if (!img)
+		return;
+	munmap(img->base, img->size);
+	free(img);
+}
+
 int jit_load_elf(const void *obj, size_t len, jit_resolve_fn resolve,
 		 void (*found)(void *ctx, const char *name, void *addr), void *ctx,
 		 struct jit_image **img, char *err, size_t errcap)

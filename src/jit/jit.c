@@ -454,8 +454,7 @@ void jit_detach(afd_vm *vm)
 	pthread_cond_destroy(&J->cond);
 	for (struct jit_image *i = J->images, *n; i; i = n) {
 		n = i->next;
-		munmap(i->base, i->size);
-		free(i);
+		jit_unload(i);
 	}
 	free(J->fn);
 	free(J->body);

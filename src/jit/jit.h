@@ -43,6 +43,7 @@ typedef void *(*jit_resolve_fn)(void *ctx, const char *name);
 int jit_load_elf(const void *obj, size_t len, jit_resolve_fn resolve,
 		 void (*found)(void *ctx, const char *name, void *addr), void *ctx,
 		 struct jit_image **img, char *err, size_t errcap);
+void jit_unload(struct jit_image *img);	/* unmaps it: no code of it may run any more */
 
 /* ---- jit.c: pipeline, modes, words ---- */
 int jit_attach(afd_vm *vm);		/* mode from AFD_JIT */

@@ -102,11 +102,16 @@ static void test_loader(void)
 	/* bad objects are errors, not crashes: truncated, garbage, unresolved symbols */
 	struct jit_image *bad = NULL;
 	CHECK(jit_load_elf(obj, 40, resolve, found, &F, &bad, err, sizeof(err)) < 0);
-	for (size_t cut = 64; cut < len; cut += 97)
+	for (size_t cut = 64; cut < len; cut += 97) {
+		bad = NULL;
 		CHECK(jit_load_elf(obj, cut, resolve, found, &F, &bad, err, sizeof(err)) < 0 || bad);
+		jit_unload(bad);
+	}
+	bad = NULL;
 	CHECK(jit_load_elf("hello", 5, resolve, found, &F, &bad, err, sizeof(err)) < 0);
 	CHECK(jit_load_elf(obj, len, resolve_none, found, &F, &bad, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "host_add") != NULL);
+	jit_unload(img);
 	free(obj);
 }
 

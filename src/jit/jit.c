@@ -84,8 +84,10 @@ static int wait_ok(pid_t pid)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EPROTO;
 }
 
-/* IL -> object bytes (malloc'd). Errors of qbe or as go into err. */
-static int assemble(char *err, size_t errcap, const struct jit_buf *il, char **obj, size_t *len)
+/* IL -> object bytes (malloc'd), or assembly text when asm_only. Errors of qbe or as go
+ * into err. */
+static int assemble(char *err, size_t errcap, const struct jit_buf *il, char **obj, size_t *len,
+		    bool asm_only)
 {
 	int ilfd = memfd_create("afd-jit-il", MFD_CLOEXEC), objfd = memfd_create("afd-jit-o", MFD_CLOEXEC);
 	int errfd = memfd_create("afd-jit-err", MFD_CLOEXEC), p[2] = { -1, -1 }, rc = -errno;
@@ -97,8 +99,8 @@ static int assemble(char *err, size_t errcap, const struct jit_buf *il, char **o
 		goto out;
 	char *qargv[] = { "qbe", "-t", "amd64_sysv", "-", NULL };
 	char *aargv[] = { "as", "--64", "-o", "/dev/fd/3", "-", NULL };
-	rc = spawn(&qbe, qargv, ilfd, p[1], -1, errfd);
-	if (!rc)
+	rc = spawn(&qbe, qargv, ilfd, asm_only ? objfd : p[1], -1, errfd);
+	if (!rc && !asm_only)
 		rc = spawn(&as, aargv, p[0], 1, objfd, errfd);
 	close(p[0]);
 	close(p[1]);
@@ -285,7 +287,7 @@ static int run_job(struct jit_job *j)
 	size_t len = 0;
 	struct jit_image *img = NULL;
 	double t0 = now_ms();
-	int rc = assemble(err, sizeof(err), &j->il, &obj, &len);
+	int rc = assemble(err, sizeof(err), &j->il, &obj, &len, false);
 	if (!rc)
 		rc = jit_load_elf(obj, len, resolve, found, j, &img, err, sizeof(err));
 	free(obj);
@@ -524,6 +526,30 @@ static int p_see_qbe(afd_vm *vm, void *c)	/* ( "name" -- ) */
 	return err ? -21 : 0;
 }
 
+static int p_see_asm(afd_vm *vm, void *c)	/* ( "name" -- ) */
+{
+	cell xt;
+	int err = parse_word(vm, &xt);
+	if (err)
+		return err;
+	const char *why = jit_check(vm, xt);
+	if (why) {
+		fth_printf(vm, "# %s stays interpreted: %s\n", vm->words[xt].name, why);
+		return 0;
+	}
+	struct jit_buf il = { 0 };
+	char *text = NULL, msg[256] = "";
+	size_t len = 0;
+	err = jit_emit_il(vm, &xt, 1, &il);
+	if (!err && il.s && !(err = assemble(msg, sizeof(msg), &il, &text, &len, true)))
+		fth_type(vm, text, len);
+	else if (err)
+		fth_printf(vm, "see-asm: %s\n", msg);
+	free(il.s);
+	free(text);
+	return 0;
+}
+
 static int p_jit_stats(afd_vm *vm, void *c)	/* ( -- ) */
 {
 	struct fth_jit *J = vm->jit;
@@ -540,6 +566,7 @@ const struct fth_cword jit_words[] = {
 	{ "jit", "( \"name\" -- )", p_jit, 0, 0 },
 	{ "jit?", "( \"name\" -- flag )", p_jitq, 0, 0 },
 	{ "see-qbe", "( \"name\" -- )", p_see_qbe, 0, 0 },
+	{ "see-asm", "( \"name\" -- )", p_see_asm, 0, 0 },
 	{ "jit-stats", "( -- )", p_jit_stats, 0, 0 },
 	{ 0 },
 };

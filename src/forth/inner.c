@@ -156,6 +156,7 @@ int fth_run(afd_vm *vm, cell xt)
 	void **rs = vm->rs;
 	int64_t steps = vm->steps;
 	uint32_t *const counts = vm->jit_counts;
+	const uint32_t hot_at = vm->jit_hot_at;
 	struct fth_word *w = &words[xt];
 	cell t, u;
 	cell err;	/* a THROW code is any cell; CATCH returns it unchanged */
@@ -177,8 +178,11 @@ int fth_run(afd_vm *vm, cell xt)
 
 	/* ---- code fields ---- */
 L_DOCOL:
-	if (__builtin_expect(counts != NULL, 0) && ++counts[w - words] == FTH_JIT_HOT)
+	if (__builtin_expect(counts != NULL, 0) && ++counts[w - words] == hot_at) {
 		jit_hot(vm, w - words);	/* reads the dictionary only: the registers need no SAVE */
+		if (__atomic_load_n(&w->cfa, __ATOMIC_ACQUIRE) != &&L_DOCOL)
+			goto *w->cfa;	/* compiled now (AFD_JIT=always): this call runs native */
+	}
 	if (__builtin_expect(rs >= rslimit, 0))
 		goto rsoverflow;
 	*++rs = (void *)ip;

@@ -310,8 +310,6 @@ int fth_interpret(afd_vm *vm)
 	for (;;) {
 		int col = fth_parse_name(vm, &s, &n);
 		if (n == 0) {
-			if (vm->jit)
-				jit_line(vm);
 			if (next_line(vm, cur(vm)))
 				continue;
 			return 0;

@@ -225,7 +225,8 @@ struct afd_vm {
 	struct fth_jit *jit;	/* the QBE JIT's state (src/jit), NULL when none */
 	cell native_throw;	/* a native entry returning FTH_NATIVE_THROW threw this cell */
 	cell native_ret[8];	/* what a compiled word's body leaves (src/jit) */
-	uint32_t *jit_counts;	/* AFD_JIT=auto: calls of each word, counted by L_DOCOL; or NULL */
+	uint32_t *jit_counts;	/* calls of each colon word, counted by L_DOCOL when the JIT */
+	uint32_t jit_hot_at;	/* wants them (else NULL); jit_hot() when one reaches this */
 };
 
 /* ---- vm.c ---- */
@@ -304,7 +305,6 @@ extern const struct fth_cword fth_tools_words[];
 /* ---- src/jit (doc/jit.md) ---- */
 int jit_attach(afd_vm *vm);			/* mode from AFD_JIT */
 void jit_detach(afd_vm *vm);
-void jit_line(afd_vm *vm);			/* an input line ended */
 #define FTH_JIT_HOT 1000			/* calls that make a word hot (AFD_JIT=auto) */
 void jit_hot(afd_vm *vm, cell xt);		/* on the VM's thread, when a count reaches it */
 extern const struct fth_cword jit_words[];

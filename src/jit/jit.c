@@ -7,8 +7,8 @@
  *                 into another memfd; no temporary files, two spawns per batch
  *   jit_load_elf()  our own loader maps the object (elf.c)
  *   publish()     fth_set_native swaps each word's entry, atomically
- * Modes (AFD_JIT): off (the default: the interpreter alone), always (every compilable word,
- * in a batch at the end of each input line that defined some), auto (a word called
+ * Modes (AFD_JIT): off (the default: the interpreter alone), always (at the first call of a
+ * word, every compilable word defined since the last batch, in one batch), auto (a word called
  * FTH_JIT_HOT times: its IL made on the VM's thread, compiled and swapped in by a thread of
  * the JIT's own). The word `jit` compiles one word now in any mode. */
 #include <errno.h>
@@ -355,10 +355,46 @@ static void *jit_thread(void *p)
 	return NULL;
 }
 
+/* AFD_JIT=always: at the first call of a word, it and every word defined since the last
+ * batch, in one batch: a file's words compile together when the first of them runs. */
+static void compile_pending(afd_vm *vm, cell xt)
+{
+	struct fth_jit *J = vm->jit;
+	if (J->scanned > vm->nwords)
+		J->scanned = vm->nwords;	/* FORGET or a MARKER went below it */
+	cell *xts = malloc((vm->nwords - J->scanned + 1) * sizeof(*xts)), end = vm->nwords;
+	int n = 0;
+	if (!xts)
+		return;
+	bool have = false;
+	for (cell x = J->scanned; x < vm->nwords; x++) {
+		const struct fth_word *w = &vm->words[x];
+		if (x == vm->defining || (w->flags & WF_HIDDEN)) {
+			end = x;	/* being defined: offered when finished */
+			break;
+		}
+		if (w->kind == WK_COLON && w->code && !is_native(vm, x))
+			xts[n++] = x;
+		have |= x == xt;
+	}
+	if (!have && vm->words[xt].kind == WK_COLON)
+		xts[n++] = xt;
+	J->scanned = end;
+	if (n)
+		jit_compile(vm, xts, n);
+	free(xts);
+}
+
 void jit_hot(afd_vm *vm, cell xt)
 {
 	struct fth_jit *J = vm->jit;
-	if (!J || J->mode != JIT_AUTO || is_native(vm, xt))
+	if (!J || is_native(vm, xt))
+		return;
+	if (J->mode == JIT_ALWAYS) {
+		compile_pending(vm, xt);
+		return;
+	}
+	if (J->mode != JIT_AUTO)
 		return;
 	struct jit_job *j = make_job(vm, &xt, 1);
 	if (!j)
@@ -380,35 +416,6 @@ void jit_hot(afd_vm *vm, cell xt)
 	job_free(j);
 }
 
-/* AFD_JIT=always: the words defined since the last line, in one batch. */
-void jit_line(afd_vm *vm)
-{
-	struct fth_jit *J = vm->jit;
-	if (!J || J->mode != JIT_ALWAYS)
-		return;
-	if (J->scanned > vm->nwords)
-		J->scanned = vm->nwords;	/* FORGET or a MARKER went below it */
-	if (J->scanned == vm->nwords)
-		return;
-	cell *xts = malloc((vm->nwords - J->scanned) * sizeof(*xts)), end = vm->nwords;
-	int n = 0;
-	if (!xts)
-		return;
-	for (cell x = J->scanned; x < vm->nwords; x++) {
-		const struct fth_word *w = &vm->words[x];
-		if (x == vm->defining || (w->flags & WF_HIDDEN)) {
-			end = x;	/* being defined: offered when finished */
-			break;
-		}
-		if (w->kind == WK_COLON && w->code && !is_native(vm, x))
-			xts[n++] = x;
-	}
-	J->scanned = end;
-	if (n)
-		jit_compile(vm, xts, n);
-	free(xts);
-}
-
 int jit_attach(afd_vm *vm)
 {
 	const char *m = getenv("AFD_JIT");
@@ -425,12 +432,13 @@ int jit_attach(afd_vm *vm)
 	J->scanned = 1;
 	pthread_mutex_init(&J->lock, NULL);
 	pthread_cond_init(&J->cond, NULL);
-	if (mode == JIT_AUTO && !(vm->jit_counts = calloc(vm->maxwords, sizeof(uint32_t)))) {
+	if (mode != JIT_OFF && !(vm->jit_counts = calloc(vm->maxwords, sizeof(uint32_t)))) {
 		free(J->fn);
 		free(J->body);
 		free(J);
 		return -ENOMEM;
 	}
+	vm->jit_hot_at = mode == JIT_ALWAYS ? 1 : FTH_JIT_HOT;
 	vm->jit = J;
 	return 0;
 }

@@ -163,7 +163,7 @@ static void *resolve(void *ctx, const char *name)
 		return (void *)fth_run;
 	cell xt = jit_sym_xt(name);
 	size_t n = strlen(name);
-	for (int i = 0; i < j->nc && n > 2 && !strcmp(name + n - 2, "_b"); i++)
+	for (int i = 0; i < j->nc && n > 2 && !strcmp(name + n - 2, ".b"); i++)
 		if (j->cxt[i] == xt)
 			return j->cfn[i];
 	return NULL;
@@ -174,7 +174,7 @@ static void found(void *ctx, const char *name, void *addr)
 	struct jit_job *j = ctx;
 	cell xt = jit_sym_xt(name);
 	size_t n = strlen(name);
-	bool body = n > 2 && !strcmp(name + n - 2, "_b");
+	bool body = n > 2 && !strcmp(name + n - 2, ".b");	/* names of words have no '.' */
 	for (int i = 0; i < j->n; i++)
 		if (j->xts[i] == xt)
 			*(body ? &j->bod[i] : &j->pub[i]) = addr;

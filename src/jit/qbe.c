@@ -587,7 +587,7 @@ static void call_word(struct em *e, uint32_t i, enum callkind k, int p, int in, 
 	case C_NATIVE: case C_SELF:	/* a direct call of the body: inputs as arguments */
 		step_check(e);
 		jit_sym(vm, xt, sym, sizeof(sym));
-		P("\t%%steps =l call $%s_b(l %%vm, l %%rs1, l %%steps", sym);
+		P("\t%%steps =l call $%s.b(l %%vm, l %%rs1, l %%steps", sym);
 		for (int q = p - in; q < p; q++)
 			P(", l %%s%d", q);
 		P(")\n\t%%c%d =w csltl %%steps, 0\n\tjnz %%c%d, @fail, @k%d\n@k%d\n", t, t, t, t);
@@ -924,7 +924,7 @@ static void emit_wrapper(struct em *e, const char *sym)
 	for (int k = 0; k < A->nin; k++)
 		P("\t%%a =l add %%np, %d\n\t%%a%d =l loadl %%a\n", 8 * (k + 1), k);
 	P("\t%%b =l add %%vm, %ld\n\tstorel %%np, %%b\n\t%%b =l add %%vm, %ld\n\t%%rs =l loadl %%b\n"
-	  "\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n\t%%steps =l call $%s_b(l %%vm, l %%rs, l %%steps",
+	  "\t%%b =l add %%vm, %ld\n\t%%steps =l loadl %%b\n\t%%steps =l call $%s.b(l %%vm, l %%rs, l %%steps",
 	  OFF(sp), OFF(rs), OFF(steps), sym);
 	for (int k = 0; k < A->nin; k++)
 		P(", l %%a%d", k);
@@ -956,7 +956,7 @@ static int emit_word(struct jctx *C, cell xt, struct jit_buf *b)
 	const struct fth_word *w = &C->vm->words[xt];
 	P("# %s %s: takes %d, leaves %d\n", w->name, w->doc ? w->doc : "", A.nin, A.nout);
 	emit_wrapper(e, sym);
-	P("export function l $%s_b(l %%vm, l %%rs, l %%steps", sym);
+	P("export function l $%s.b(l %%vm, l %%rs, l %%steps", sym);
 	for (int k = 0; k < A.nin; k++)
 		P(", l %%a%d", k);
 	P(") {\n");

@@ -234,6 +234,32 @@ static void test_swap(afd_vm *vm)
 	CHECK(eval_top(vm, "g") == 14999850000LL + 100000);
 }
 
+/* ---- AFD_JIT=always: compiled at the first call, also a word at the xt of a forgotten one ---- */
+
+static void test_always(void)
+{
+	setenv("AFD_JIT", "always", 1);
+	afd_vm *vm = afd_new(NULL);
+	unsetenv("AFD_JIT");
+	CHECK(vm && vm->jit_counts);
+	if (!vm)
+		return;
+	const char *a = "marker m  : a ( -- n ) 1 ;  : a2 ( -- n ) a 1+ ;";
+	CHECK(afd_eval(vm, a, strlen(a), "t") == 0);
+	CHECK(!native(vm, "a2"));
+	CHECK(eval_top(vm, "a2") == 2);
+	CHECK(native(vm, "a") && native(vm, "a2"));
+	cell xa = afd_find(vm, "a", 1);
+	const char *b = "m  : z ( -- ) ;  : b ( -- n ) 40 2 + ;";
+	CHECK(afd_eval(vm, b, strlen(b), "t") == 0);
+	CHECK(afd_find(vm, "b", 1) == xa && afd_find(vm, "a", 1) < 0);	/* the same xt */
+	CHECK(!native(vm, "b"));
+	CHECK(eval_top(vm, "b") == 42);
+	CHECK(native(vm, "b"));
+	CHECK(eval_top(vm, "b") == 42);
+	afd_free(vm);
+}
+
 /* ---- AFD_JIT=auto: a word called FTH_JIT_HOT times is compiled by the JIT's thread ---- */
 
 static void test_auto(void)
@@ -279,6 +305,7 @@ int main(void)
 		test_swap(vm);
 		afd_free(vm);
 	}
+	test_always();
 	test_auto();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -400,7 +400,7 @@ void jit_hot(afd_vm *vm, cell xt)
 	if (!j)
 		return;
 	for (int i = 0; i < j->n; i++)	/* queued once: their counts pass the threshold */
-		vm->jit_counts[j->xts[i]] = FTH_JIT_HOT + 1;
+		vm->jit_counts[j->xts[i]] = vm->jit_hot_at + 1;
 	pthread_mutex_lock(&J->lock);
 	if (!J->started && !pthread_create(&J->thread, NULL, jit_thread, J))
 		J->started = true;
@@ -438,7 +438,8 @@ int jit_attach(afd_vm *vm)
 		free(J);
 		return -ENOMEM;
 	}
-	vm->jit_hot_at = mode == JIT_ALWAYS ? 1 : FTH_JIT_HOT;
+	const char *hot = getenv("AFD_JIT_HOT");	/* tests make auto hurry */
+	vm->jit_hot_at = mode == JIT_ALWAYS ? 1 : hot && atoi(hot) > 0 ? (uint32_t)atoi(hot) : FTH_JIT_HOT;
 	vm->jit = J;
 	return 0;
 }

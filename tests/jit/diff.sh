@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# diff.sh AFD: the differential test of the JIT. Every file of the Forth test suite runs twice,
-# interpreted (AFD_JIT=off) and with every compilable word compiled at its first call
-# (AFD_JIT=always), and
-# the two outputs must be the same, line for line; the JIT run must also pass on its own
-# (tests/forth/run.sh with AFD_JIT=always). Prints "N passed, M failed".
+# diff.sh AFD: the differential test of the JIT. Every file of the Forth test suite runs three
+# times: interpreted (AFD_JIT=off), with every compilable word compiled at its first call
+# (AFD_JIT=always), and with words compiled by the JIT's thread from their second call on
+# (AFD_JIT=auto AFD_JIT_HOT=2: entries swapped while the VM runs them). The outputs must be
+# the same, line for line; the JIT must also pass the suite on its own (tests/forth/run.sh
+# with AFD_JIT=always). Prints "N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 AFD=${1:-./afd}
@@ -16,7 +17,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
-run() {	# run MODE FILE ARGS...: output of one run, with the exit status
+run() {	# run MODE FILE ARGS...: output of one run, with the exit status, in $tmp/MODE
 	local mode=$1 f=$2
 	shift 2
 	# DUMP prints host addresses, which differ from run to run
@@ -30,14 +31,18 @@ for f in tests/forth/*.fs; do
 	else args=(tests/forth/tester.fs "$f" -e "test-summary bye"); fi
 	run off "$f" "${args[@]}"
 	run always "$f" "${args[@]}"
-	if cmp -s "$tmp/off" "$tmp/always"; then
-		echo "ok - $f: the same output interpreted and compiled"
-		pass=$((pass + 1))
-	else
-		echo "not ok - $f: outputs differ (interpreted -, compiled +)"
-		diff -u "$tmp/off" "$tmp/always" | sed -n '3,40p' | sed 's/^/    /'
-		fail=$((fail + 1))
-	fi
+	# auto with words hot at their second call: swaps from the JIT's thread while they run
+	AFD_JIT_HOT=2 run auto "$f" "${args[@]}"
+	for m in always auto; do
+		if cmp -s "$tmp/off" "$tmp/$m"; then
+			echo "ok - $f: the same output interpreted and with AFD_JIT=$m"
+			pass=$((pass + 1))
+		else
+			echo "not ok - $f: outputs differ (interpreted -, AFD_JIT=$m +)"
+			diff -u "$tmp/off" "$tmp/$m" | sed -n '3,40p' | sed 's/^/    /'
+			fail=$((fail + 1))
+		fi
+	done
 done
 # the design document's fast-checksum compiles, and runs compiled
 il=$("$AFD" --emit-qbe tests/jit/fast-checksum.fs 2>&1)

@@ -53,8 +53,8 @@ declare -A EXPECT=(
     [matmul]="matmul: checksum -14512833"
     [fib]="fib: 5702887"
 )
-PEERS=(afd gforth c)
-declare -A PEER_NAME=([afd]="afd" [gforth]="gforth-fast" [c]="C -O2")
+PEERS=(afd jit gforth c)
+declare -A PEER_NAME=([afd]="afd" [jit]="afd-jit" [gforth]="gforth-fast" [c]="C -O2")
 
 # ---------------------------------------------------------------- helpers
 
@@ -92,6 +92,7 @@ secs() {    # seconds with 3 decimals, or the given placeholder
 peer_cmd() {
     case $1 in
         afd)    CMD=("$AFD" "bench/$2.fs" -e "main bye") ;;
+        jit)    CMD=(env AFD_JIT=always "$AFD" "bench/$2.fs" -e "main bye") ;;
         gforth) CMD=("$GFORTH" "bench/$2.fs" -e "main bye") ;;
         c)      CMD=("$OUT/$2") ;;
     esac
@@ -108,6 +109,8 @@ echo "AFD benchmarks -- $(nproc) x ${cpu:-unknown CPU}, $(uname -sr), $(date '+%
 # Which peers can run.
 declare -A AVAIL MISSING
 if [[ -x $AFD && ! -d $AFD ]]; then AVAIL[afd]=1; else MISSING[afd]="not built"; fi
+if [[ -n ${AVAIL[afd]:-} ]] && command -v qbe >/dev/null 2>&1; then AVAIL[jit]=1
+else MISSING[jit]="no qbe"; fi
 if command -v "$GFORTH" >/dev/null 2>&1; then AVAIL[gforth]=1; else MISSING[gforth]="not installed"; fi
 
 if command -v "$CC" >/dev/null 2>&1 && mkdir -p "$OUT"; then
@@ -189,10 +192,11 @@ done
 # ---------------------------------------------------------------- table
 
 W=13
-printf "%-10s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s\n" \
-    benchmark afd gforth-fast "C -O2" afd/gforth afd/C gforth/C
-printf "%-10s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s\n" \
-    ---------- ------------- ------------- ------------- ------------- ------------- -------------
+W=11
+printf "%-8s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s\n" \
+    benchmark afd afd-jit gforth-fast "C -O2" afd/jit afd/gforth jit/gforth jit/C gforth/C
+printf "%-8s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s\n" \
+    -------- ----------- ----------- ----------- ----------- ----------- ----------- ----------- ----------- -----------
 for b in "${BENCHES[@]}"; do
     declare -A med=() cell=()
     for p in "${PEERS[@]}"; do
@@ -207,10 +211,12 @@ for b in "${BENCHES[@]}"; do
             cell[$p]=$(secs "${med[$p]}" "-")
         fi
     done
-    printf "%-10s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s\n" "$b" \
-        "${cell[afd]}" "${cell[gforth]}" "${cell[c]}" \
+    printf "%-8s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s %${W}s\n" "$b" \
+        "${cell[afd]}" "${cell[jit]}" "${cell[gforth]}" "${cell[c]}" \
+        "$(ratio "${med[afd]}" "${med[jit]}")" \
         "$(ratio "${med[afd]}" "${med[gforth]}")" \
-        "$(ratio "${med[afd]}" "${med[c]}")" \
+        "$(ratio "${med[jit]}" "${med[gforth]}")" \
+        "$(ratio "${med[jit]}" "${med[c]}")" \
         "$(ratio "${med[gforth]}" "${med[c]}")"
     unset med cell
 done
@@ -224,8 +230,22 @@ for b in "${BENCHES[@]}"; do
     done
 done
 echo "(seconds: median wall clock of the whole process, start-up included;"
-echo " ratios > 1 mean afd is slower; !MISMATCH!/!TIMEOUT!/!EXIT! = wrong output or failed run)"
+echo " afd-jit = AFD_JIT=always, its compile time included (the latency below);"
+echo " ratios > 1 mean the first is slower; !MISMATCH!/!TIMEOUT!/!EXIT! = wrong output or failed run)"
 echo
+
+# ---------------------------------------------------------------- JIT latency
+
+if [[ -n ${AVAIL[jit]:-} ]]; then
+    one=$("$AFD" -e ': w1 ( n -- n ) dup * 1+ ;' -e 'jit w1 jit-stats bye' 2>&1 | sed -n 's/.*last batch: //p')
+    src=""
+    for (( i = 0; i < 100; i++ )); do src+=": w$i ( n -- n ) dup $i + * 1+ ; "; done
+    # the first call compiles what is pending: the prelude with `warm`, the 100 with w0
+    hundred=$(AFD_JIT=always "$AFD" -e ': warm ; warm' -e "$src" -e '1 w0 drop jit-stats bye' 2>&1 |
+              sed -n 's/.*last batch: //p')
+    echo "JIT latency (qbe | as | our loader, one batch): one word: ${one:-?}; 100 words: ${hundred:-?}"
+    echo
+fi
 
 # ---------------------------------------------------------------- start-up and memory
 

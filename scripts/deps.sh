@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|san|bench|all]: install the Debian packages AFD needs that are missing.
+# deps.sh [build|test|san|bench|jit|all]: install the Debian packages AFD needs that are missing.
 # Run as root on Debian 12. Installs nothing that is already there; quiet when all is present.
 set -eu
 what=${1:-all}
@@ -14,9 +14,32 @@ build) pkgs=$build_pkgs ;;
 test)  pkgs="$build_pkgs $test_pkgs" ;;
 san)   pkgs="$build_pkgs $test_pkgs $san_pkgs" ;;
 bench) pkgs="$build_pkgs $bench_pkgs" ;;
-all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs" ;;
-*) echo "usage: deps.sh [build|test|san|bench|all]" >&2; exit 2 ;;
+jit)   pkgs="$build_pkgs binutils" ;;
+all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs binutils" ;;
+*) echo "usage: deps.sh [build|test|san|bench|jit|all]" >&2; exit 2 ;;
 esac
+
+# qbe (the JIT's back end, doc/jit.md) is not in Debian 12: Debian 13's package, fetched with a
+# throwaway sources list and package lists of its own, so the system's sources never name trixie.
+qbe_trixie() {
+	command -v qbe >/dev/null && return 0
+	[ "$(id -u)" = 0 ] || { echo "deps.sh: qbe missing (run as root to fetch it)" >&2; return 0; }
+	local tmp keyring opts
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp"	# apt's _apt user downloads into it
+	keyring=$(sed -n 's/^Signed-By:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
+	keyring=${keyring:-/usr/share/keyrings/debian-archive-keyring.gpg}
+	echo "deb [signed-by=$keyring] http://deb.debian.org/debian trixie main" > "$tmp/trixie.list"
+	mkdir -p "$tmp/lists/partial"
+	opts=(-o Dir::Etc::SourceList="$tmp/trixie.list" -o Dir::Etc::SourceParts=/dev/null
+	      -o Dir::State::Lists="$tmp/lists")
+	apt-get "${opts[@]}" update -qq >/dev/null &&
+		(cd "$tmp" && apt-get "${opts[@]}" download -qq qbe >/dev/null) &&
+		dpkg -i "$tmp"/qbe_*.deb >/dev/null ||
+		echo "deps.sh: could not install qbe from Debian 13" >&2
+	rm -rf "$tmp"
+}
+case $what in test|jit|bench|all) qbe_trixie ;; esac
 
 # promtool (the metrics test) comes from Debian's prometheus package, unpacked into build/tools
 # without installing it: installing would enable a Prometheus service on the machine.

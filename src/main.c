@@ -10,6 +10,7 @@
 #include <afd/forth.h>
 #include "px/log.h"
 #include "px/px.h"
+#include "jit/jit.h"
 
 extern const struct { const char *name; const char *text; } afd_demo[];
 
@@ -22,6 +23,7 @@ static const char usage[] =
 	"  -i, --interactive     start the REPL after the files and code\n"
 	"      --demo            run the demo: a load balancer on :8080 over two demo backends\n"
 	"      --check FILE      load a configuration without serving it: exit 0 if it is good\n"
+	"      --emit-qbe FILE   include FILE, print the QBE IL of its compilable words (doc/jit.md)\n"
 	"      --max-steps N     step budget for each evaluation (0: none)\n"
 	"      --data-size BYTES size of the data space (default 1048576)\n"
 	"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
@@ -161,7 +163,7 @@ int main(int argc, char **argv)
 		.readline = host_readline, .host = &h,
 	};
 	int interactive = 0, actions = 0, demo = 0;
-	const char *metrics = NULL, *check = NULL, *admin = NULL, *pid_file = NULL;
+	const char *metrics = NULL, *check = NULL, *admin = NULL, *pid_file = NULL, *emit_qbe = NULL;
 	const char *logs[2] = { NULL, NULL }, *level = NULL;	/* [enum px_log_which] */
 	int64_t max_steps = 0;
 
@@ -190,12 +192,12 @@ int main(int argc, char **argv)
 				max_steps = v;
 			else
 				o.data_size = (size_t)v;
-		} else if (!strcmp(a, "--check")) {
+		} else if (!strcmp(a, "--check") || !strcmp(a, "--emit-qbe")) {
 			if (++i >= argc) {
-				fprintf(stderr, "afd: --check needs a FILE\n%s", usage);
+				fprintf(stderr, "afd: %s needs a FILE\n%s", a, usage);
 				return 2;
 			}
-			check = argv[i];
+			*(a[2] == 'c' ? &check : &emit_qbe) = argv[i];
 			actions++;
 		} else if (!strcmp(a, "--metrics")) {
 			if (++i >= argc) {
@@ -277,6 +279,14 @@ int main(int argc, char **argv)
 		afd_free(vm);
 		return good ? 0 : 1;
 	}
+	if (emit_qbe) {	/* the IL the JIT would give the file's words */
+		int err = jit_emit_file(vm, emit_qbe, stdout);
+		if (err && err != AFD_THROW_BYE)
+			report(vm);
+		px_detach(px);
+		afd_free(vm);
+		return err && err != AFD_THROW_BYE;
+	}
 	if (demo) {
 		px_add_source(px, afd_demo[0].name, afd_demo[0].text);
 		int err = afd_eval(vm, afd_demo[0].text, strlen(afd_demo[0].text), afd_demo[0].name);
@@ -292,7 +302,8 @@ int main(int argc, char **argv)
 		int err = 0;
 		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size") || !strcmp(a, "--metrics") ||
 		    !strcmp(a, "--check") || !strcmp(a, "--admin") || !strcmp(a, "--pid-file") ||
-		    !strcmp(a, "--access-log") || !strcmp(a, "--event-log") || !strcmp(a, "--log-level")) {
+		    !strcmp(a, "--access-log") || !strcmp(a, "--event-log") || !strcmp(a, "--log-level") ||
+		    !strcmp(a, "--emit-qbe")) {
 			i++;
 			continue;
 		} else if (!strcmp(a, "-e") || !strcmp(a, "--evaluate")) {

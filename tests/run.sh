@@ -37,6 +37,7 @@ for t in "$TESTS"/test_*; do
 	[ -x "$t" ] && suite "C: $(basename "$t")" "$t"
 done
 suite "Forth word sets" bash tests/forth/run.sh "$AFD"
+suite "JIT: the word sets interpreted and with AFD_JIT=always" bash tests/jit/diff.sh "$AFD"
 suite "command line" bash tests/cli/run.sh "$AFD"
 # The network suites use fixed loopback ports: one checkout at a time runs them on a machine.
 LOCK=${AFD_NET_LOCK:-/tmp/afd-net-tests.lock}

@@ -47,6 +47,8 @@ cell fth_header(afd_vm *vm, const char *name, size_t len, int kind)
 	cell xt = vm->nwords++;
 	struct fth_word *w = &vm->words[xt];
 	memset(w, 0, sizeof(*w));
+	if (vm->jit_counts)
+		vm->jit_counts[xt] = 0;	/* a forgotten word's calls are not this one's */
 	w->name = copy;
 	w->len = (uint8_t)len;
 	w->kind = (uint8_t)kind;
@@ -151,6 +153,7 @@ int fth_dict_init(afd_vm *vm)
 	fth_register_table(vm, fth_number_words);
 	fth_register_table(vm, fth_core_words);
 	fth_register_table(vm, fth_tools_words);
+	fth_register_table(vm, jit_words);
 	vm->xt_compile_comma = fth_find(vm, "compile,", 8);
 	return 0;
 }

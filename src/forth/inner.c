@@ -155,6 +155,8 @@ int fth_run(afd_vm *vm, cell xt)
 	cell *rd = vm->rd;
 	void **rs = vm->rs;
 	int64_t steps = vm->steps;
+	uint32_t *const counts = vm->jit_counts;
+	const uint32_t hot_at = vm->jit_hot_at;
 	struct fth_word *w = &words[xt];
 	cell t, u;
 	cell err;	/* a THROW code is any cell; CATCH returns it unchanged */
@@ -176,6 +178,11 @@ int fth_run(afd_vm *vm, cell xt)
 
 	/* ---- code fields ---- */
 L_DOCOL:
+	if (__builtin_expect(counts != NULL, 0) && ++counts[w - words] == hot_at) {
+		jit_hot(vm, w - words);	/* reads the dictionary only: the registers need no SAVE */
+		if (__atomic_load_n(&w->cfa, __ATOMIC_ACQUIRE) != &&L_DOCOL)
+			goto *w->cfa;	/* compiled now (AFD_JIT=always): this call runs native */
+	}
 	if (__builtin_expect(rs >= rslimit, 0))
 		goto rsoverflow;
 	*++rs = (void *)ip;
@@ -188,6 +195,8 @@ L_DONATIVE:		/* a colon word compiled to native code */
 		SAVE();
 		err = fn(vm, w->nctx);
 		LOAD();
+		if (__builtin_expect(err == FTH_NATIVE_THROW, 0))
+			err = vm->native_throw;
 	}
 	if (err)
 		goto throw;

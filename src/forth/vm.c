@@ -118,6 +118,8 @@ afd_vm *afd_new(const struct afd_opts *opts)
 		}
 	}
 	vm->prelude_words = vm->nwords;
+	if ((err = jit_attach(vm)))
+		goto fail;
 	return vm;
 fail:
 	afd_free(vm);
@@ -129,6 +131,7 @@ void afd_free(afd_vm *vm)
 {
 	if (!vm)
 		return;
+	jit_detach(vm);
 	if (vm->words) {
 		for (cell i = 0; i < vm->nwords; i++) {
 			free((void *)vm->words[i].name);

@@ -29,6 +29,8 @@ typedef unsigned __int128 udcell;
 #define FTH_TRUE ((cell)-1)
 #define FTH_FALSE ((cell)0)
 #define FTH_FLAG(x) ((x) ? FTH_TRUE : FTH_FALSE)
+/* A native entry returns an int: a THROW code that does not fit is left in vm->native_throw */
+#define FTH_NATIVE_THROW INT32_MIN
 
 /* ---- the read-back form: what every compiler (threaded, QBE, eBPF) reads ---- */
 enum fth_opkind {
@@ -220,6 +222,11 @@ struct afd_vm {
 	/* REQUIRED: files already included */
 	char **included;
 	int nincluded, capincluded;
+	struct fth_jit *jit;	/* the QBE JIT's state (src/jit), NULL when none */
+	cell native_throw;	/* a native entry returning FTH_NATIVE_THROW threw this cell */
+	cell native_ret[8];	/* what a compiled word's body leaves (src/jit) */
+	uint32_t *jit_counts;	/* calls of each colon word, counted by L_DOCOL when the JIT */
+	uint32_t jit_hot_at;	/* wants them (else NULL); jit_hot() when one reaches this */
 };
 
 /* ---- vm.c ---- */
@@ -294,5 +301,12 @@ extern const struct fth_cword fth_number_words[];
 /* ---- words.c, tools.c ---- */
 extern const struct fth_cword fth_core_words[];
 extern const struct fth_cword fth_tools_words[];
+
+/* ---- src/jit (doc/jit.md) ---- */
+int jit_attach(afd_vm *vm);			/* mode from AFD_JIT */
+void jit_detach(afd_vm *vm);
+#define FTH_JIT_HOT 1000			/* calls that make a word hot (AFD_JIT=auto) */
+void jit_hot(afd_vm *vm, cell xt);		/* on the VM's thread, when a count reaches it */
+extern const struct fth_cword jit_words[];
 
 #endif

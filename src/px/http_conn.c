@@ -47,6 +47,8 @@ struct px_conn {
 	bool closed, kicked;
 	bool client_keepalive, head_method, req_done, resp_done, resp_head_done;
 	bool server_keepalive, sent_any, server_reused;
+	bool safe_method;		/* GET, HEAD, OPTIONS: may be sent again (RFC 9110 9.2.1) */
+	uint8_t empty_retries;		/* a fresh connection closed before any answer */
 	struct px_buf *cin;		/* from the client: [start, cfwd) goes to the backend */
 	struct px_buf *sin;		/* from the backend: [start, sfwd) goes to the client */
 	uint32_t cfwd, sfwd, seen;	/* seen: request bytes when the head last parsed short */
@@ -565,6 +567,10 @@ static int start_request(struct px_conn *c)
 	c->client_keepalive = m->keep_alive && !w->draining;
 	c->client_minor = (uint8_t)m->minor;
 	c->head_method = m->method.len == 4 && !memcmp(src + m->method.off, "HEAD", 4);
+	c->safe_method = c->head_method ||
+			 (m->method.len == 3 && !memcmp(src + m->method.off, "GET", 3)) ||
+			 (m->method.len == 7 && !memcmp(src + m->method.off, "OPTIONS", 7));
+	c->empty_retries = 0;
 	c->req_body = (uint8_t)m->body;
 	c->req_left = m->content_length;
 	http_chunked_init(&c->req_chunk);
@@ -733,6 +739,26 @@ static bool step_connect(struct px_conn *c)
 	return true;
 }
 
+/* The backend's connection ended (or a write met its reset) before any of the response,
+ * for a request without a body: if the connection was a kept-alive one, or the request is
+ * safe to send twice (a fresh connection a backend closed as it shut down gracefully),
+ * the request goes again on a new connection, to the same backend or another, as if this
+ * one had never been tried. 0 if it did. */
+static int reused_dead(struct px_conn *c)
+{
+	if (c->resp_head_done || buf_len(c->sin) != 0 || c->req_body != HTTP_BODY_NONE)
+		return -1;
+	if (!c->server_reused && (!c->safe_method || c->empty_retries >= 2))
+		return -1;
+	if (!c->server_reused)
+		c->empty_retries++;
+	c->sent_any = false;
+	c->ntried--;
+	c->cin->start = 0;	/* the request is still there: send it again */
+	retry_or_fail(c, 502, false);
+	return 0;
+}
+
 /* The backend's stream ended or broke before the response was complete. */
 static void server_gone(struct px_conn *c)
 {
@@ -741,15 +767,8 @@ static void server_gone(struct px_conn *c)
 		c->server_keepalive = false;
 		return;
 	}
-	/* a kept-alive connection the backend had just closed: a new one, if we may */
-	if (!c->resp_head_done && c->server_reused && buf_len(c->sin) == 0 &&
-	    c->req_body == HTTP_BODY_NONE) {
-		c->sent_any = false;
-		c->ntried--;
-		c->cin->start = 0;	/* the request is still there: send it again */
-		retry_or_fail(c, 502, false);
+	if (reused_dead(c) == 0)
 		return;
-	}
 	backend_fault(c);
 	if (c->resp_head_done)
 		close_conn(c);
@@ -767,7 +786,8 @@ static bool step_proxy(struct px_conn *c)
 		if (n > 0) {
 			c->sent_any = progress = true;
 		} else if (n != -EAGAIN) {
-			retry_or_fail(c, 502, true);
+			if (c->sent_any || reused_dead(c) < 0)
+				retry_or_fail(c, 502, true);
 			return true;
 		}
 	}

@@ -173,10 +173,12 @@ static void live_close(void *s) { static_close(s); }
 static void live_drain(void *p)
 {
 	struct px_static *s = p;
-	if (!s->in && !s->out)	/* idle between requests */
-		static_close(s);
-	else
+	if (s->in || s->out)
 		s->closing = true;
+	else if (!s->w->soft_drain)	/* idle between requests */
+		static_close(s);
+	else	/* an upgrade: a request on its way gets its answer (Connection: close) */
+		ev_timer_in(s->w->loop, &s->timer, 200000000);
 }
 
 void px_static_accept(struct px_listener *l, int fd)

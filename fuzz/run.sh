@@ -13,7 +13,7 @@ make --no-print-directory B=$B CC=clang CFLAGS="$SAN -fsanitize=fuzzer-no-link" 
 status=0
 for t in $targets; do
 	clang $SAN -fsanitize=fuzzer -std=gnu17 -D_GNU_SOURCE -Iinclude -Isrc \
-		-o $B/fuzz_$t fuzz/fuzz_$t.c $B/libafd.a -lpthread -lm
+		-o $B/fuzz_$t fuzz/fuzz_$t.c $B/libafd.a -lmaxminddb -lpthread -lm
 	corpus=$B/corpus-$t
 	mkdir -p "$corpus" $B/findings-$t
 	if [ -z "$(ls -A "$corpus")" ]; then

@@ -38,6 +38,7 @@ void px_config_free(struct px_config *cfg)
 		lb_pool_free(cfg->pools[i]);
 	for (int i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].body);
+	px_policy_free(cfg->policy);
 	free(cfg->pools_cfg);
 	free(cfg->pools);
 	free(cfg->listeners);
@@ -560,7 +561,8 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 	for (const struct lb_algo *a = lb_algo_first(); a; a = a->next, i++)
 		if (afd_register(vm, a->name, "( -- algo )", w_algo, (void *)i) < 0)
 			return -ENOMEM;
-	return px_register_request_words(vm, ctx);
+	int err = px_register_request_words(vm, ctx);
+	return err ? err : px_register_policy_words(vm, ctx);
 }
 
 struct px_vmctx *px_attach(afd_vm *vm)

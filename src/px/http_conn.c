@@ -111,6 +111,8 @@ static const char *status_text(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 429: return "Too Many Requests";
 	case 408: return "Request Timeout";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -135,6 +137,7 @@ static void backend_fault(struct px_conn *c)
 {
 	if (c->backend >= 0)
 		px_count(&c->w->stats.backends[c->pool][c->backend].failures, 1);
+	px_policy_backend_result(c->w->cfg, c->pool, c->backend, 0);	/* circuit breaker */
 }
 
 /* ---- the backend side ---- */
@@ -170,7 +173,8 @@ static void fail(struct px_conn *c, int status)
 	const char *text = status_text(status);
 	int n = snprintf(c->sin->data, PX_BUF_SIZE,
 			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
+			 "%sConnection: close\r\n\r\n%s\n", status, text, strlen(text) + 1,
+			 status == 429 ? "Retry-After: 1\r\n" : "", text);
 	c->sin->end = c->sfwd = (uint32_t)n;
 	count_response(c, status);
 	c->state = ST_CLOSING;
@@ -531,8 +535,11 @@ static int start_request(struct px_conn *c)
 	c->ntried = 0;
 	c->pool = c->l->pool;
 	int backend = -1;
-	if (w->route_xt && px_route(w, c, src, m, &c->pool, &backend) < 0) {
-		fail(c, 500);	/* the routing word failed */
+	int st = px_policy_request(w, c->l, c->client_ip);	/* 403, 429, or 0 */
+	if (!st && w->route_xt)
+		st = px_route(w, c, src, m, &c->pool, &backend);
+	if (st) {
+		fail(c, st > 0 ? st : 500);	/* a policy's or the routing word's answer; or it failed */
 		return -1;
 	}
 	if (c->pool < 0) {
@@ -591,6 +598,7 @@ static int start_response(struct px_conn *c)
 	lb_backend_observe_latency(be, latency, ev_now(w->loop));
 	px_observe_latency(w, c->pool, c->backend, latency);
 	px_health_passive(w->cfg, c->pool, c->backend, true);
+	px_policy_backend_result(w->cfg, c->pool, c->backend, m->status);
 	c->server_keepalive = m->keep_alive;
 	c->resp_body = (uint8_t)m->body;
 	c->resp_left = m->content_length;

@@ -456,7 +456,11 @@ static int expose(const struct px_metrics *m, struct text *t)
 	expose_listeners(m, t);
 	expose_pools(m, t);
 	int err = expose_backends(m, t);
-	return err ? err : t->oom ? -ENOMEM : 0;
+	char *policies = px_policy_metrics(m->cfg);	/* circuit breakers, rate limits, ACLs */
+	if (policies)
+		put(t, "%s", policies);
+	free(policies);
+	return err ? err : t->oom || !policies ? -ENOMEM : 0;
 }
 
 /* ---- the HTTP side: one request per connection, then close ---- */

@@ -198,6 +198,10 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;	/* EAGAIN, or a transient error (EMFILE...): try again later */
+		if (px_policy_accept(l->w->cfg, l->cfg, ntohl(sa.sin_addr.s_addr))) {
+			close(fd);	/* an access list refuses it: not a byte read */
+			continue;
+		}
 		px_count(&l->w->stats.listeners[l - l->w->listeners].accepted, 1);
 		set_nodelay(fd);
 		switch (l->cfg->mode) {

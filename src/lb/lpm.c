@@ -198,7 +198,8 @@ struct lb_lpm_table *lb_lpm_compile(const struct lb_lpm *b)
 		errno = ENOMEM;
 		return NULL;
 	}
-	memcpy(p, b->p, b->n * sizeof(*p));
+	if (b->n)
+		memcpy(p, b->p, b->n * sizeof(*p));
 	qsort(p, b->n, sizeof(*p), by_prefix);
 	size_t n = 0;		/* the same prefix again: the later one wins */
 	for (size_t i = 0; i < b->n; i++) {

@@ -72,8 +72,8 @@ static void trip(const struct lb_breaker_cfg *c, struct lb_backend *b, uint64_t 
 	ST(b->cb_probes, (int)(c->probes ? c->probes : 1));
 	ST(b->cb_budget, (int)(c->probes ? c->probes : 1));
 	ST(b->cb_until_ns, now + open_ns);
-	if (!__atomic_exchange_n(&b->cb_open, 1, __ATOMIC_RELEASE))
-		__atomic_fetch_add(&b->cb_opens, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->cb_open, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&b->cb_opens, 1, __ATOMIC_RELAXED);	/* from closed or half-open */
 }
 
 /* A request to b concluded. Defaults when the pool set nothing: 5 failures, 10 s, 1 probe. */

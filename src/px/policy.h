@@ -30,7 +30,7 @@ struct px_lpmset {
 struct px_ratelimit;
 struct px_ratelimit *px_rl_new(uint32_t clients, uint32_t rate, uint32_t burst);
 void px_rl_free(struct px_ratelimit *rl);
-/* Tokens (in thousandths) of ip's bucket now, refilled; the bucket is made if new. */
+/* Tokens (in thousandths) in ip's bucket now; the bucket is made, full, if new. */
 int64_t px_rl_tokens(struct px_ratelimit *rl, uint32_t ip, uint64_t now);
 /* Take milli thousandths: all or nothing (false: not enough), or, with force, as many as
  * there are. */

@@ -2,12 +2,16 @@
  *
  * A client may land on any worker (SO_REUSEPORT), so its bucket must be one for the whole
  * process. The table is set-associative: an address hashes to a set of 8 buckets; the set
- * has its own spinlock (held for a scan of 8 entries, about 20 ns), so there is no global
- * lock and two workers contend only when their clients share a set. A new client takes an
- * empty bucket of its set, else the one used least recently (LRU within the set), so the
- * memory is fixed: 16 bytes per client and a 4-byte lock per 8 clients.
+ * has its own spinlock (held for a scan of 8 entries, some 20 ns), so there is no global
+ * lock and two workers contend only when their clients share a set.
  *
- * Tokens are kept in thousandths, so a rate of 3/s refills smoothly. */
+ * A bucket is one timestamp, as in GCRA: `full_at`, when the bucket will be full again. At
+ * time now it holds burst - (full_at - now) / T tokens (T = 1 s / rate), and taking n moves
+ * full_at to max(full_at, now) + n * T. That is the token bucket exactly, in nanoseconds,
+ * with nothing lost to rounding between refills. full_at also orders the clients by how
+ * recently they were let through: a new client takes an empty bucket of its set, else the
+ * one with the oldest full_at (least recently used), so the memory is fixed: 16 bytes per
+ * client and a 4-byte lock per 8 clients. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +21,13 @@
 
 struct bucket {
 	uint32_t ip;
-	uint32_t milli;		/* tokens * 1000 */
-	uint64_t stamp;		/* last refill (monotonic ns); 0: empty */
+	uint64_t full_at;	/* monotonic ns; 0: an empty entry */
 };
 
 struct px_ratelimit {
 	uint32_t nsets;		/* a power of two */
 	uint32_t rate, burst;	/* tokens per second; bucket size */
+	uint64_t t_ns;		/* the time one token takes to come back */
 	uint32_t *locks;
 	struct bucket (*sets)[WAYS];
 };
@@ -38,6 +42,7 @@ struct px_ratelimit *px_rl_new(uint32_t clients, uint32_t rate, uint32_t burst)
 		rl->nsets *= 2;
 	rl->rate = rate;
 	rl->burst = burst;
+	rl->t_ns = 1000000000u / rate;
 	rl->locks = calloc(rl->nsets, sizeof(*rl->locks));
 	rl->sets = aligned_alloc(64, (size_t)rl->nsets * sizeof(*rl->sets));
 	if (!rl->locks || !rl->sets) {
@@ -77,28 +82,25 @@ static void lock(uint32_t *l)
 
 static void unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 
-/* ip's bucket in its set (locked by the caller), refilled to now; made if new. */
-static struct bucket *find(struct px_ratelimit *rl, struct bucket *set, uint32_t ip, uint64_t now)
+/* ip's bucket in its set (locked by the caller); made, full, if new. */
+static struct bucket *find(struct bucket *set, uint32_t ip, uint64_t now)
 {
-	struct bucket *b = NULL, *victim = &set[0];
-	for (int i = 0; i < WAYS && !b; i++) {
-		if (set[i].stamp && set[i].ip == ip)
-			b = &set[i];
-		else if (set[i].stamp < victim->stamp)
+	struct bucket *victim = &set[0];
+	for (int i = 0; i < WAYS; i++) {
+		if (set[i].full_at && set[i].ip == ip)
+			return &set[i];
+		if (set[i].full_at < victim->full_at)
 			victim = &set[i];	/* empty (0) or least recently used */
 	}
-	if (!b) {
-		*victim = (struct bucket){ ip, rl->burst * 1000u, now ? now : 1 };
-		return victim;
-	}
-	uint64_t dt = now > b->stamp ? now - b->stamp : 0;
-	uint64_t max = (uint64_t)rl->burst * 1000u;
-	uint64_t add = dt >= 1000000000000ull ? max : dt * rl->rate / 1000000u;
-	if (add) {		/* a fraction of a thousandth waits for the next refill */
-		b->milli = (uint32_t)(b->milli + add > max ? max : b->milli + add);
-		b->stamp = now;
-	}
-	return b;
+	*victim = (struct bucket){ ip, now ? now : 1 };
+	return victim;
+}
+
+/* Thousandths of a token in the bucket at now (rounded down). */
+static int64_t milli(const struct px_ratelimit *rl, const struct bucket *b, uint64_t now)
+{
+	uint64_t owed = b->full_at > now ? b->full_at - now : 0;
+	return (int64_t)rl->burst * 1000 - (int64_t)((owed * 1000 + rl->t_ns - 1) / rl->t_ns);
 }
 
 static uint32_t set_of(const struct px_ratelimit *rl, uint32_t ip)
@@ -111,21 +113,23 @@ int64_t px_rl_tokens(struct px_ratelimit *rl, uint32_t ip, uint64_t now)
 {
 	uint32_t s = set_of(rl, ip);
 	lock(&rl->locks[s]);
-	int64_t milli = find(rl, rl->sets[s], ip, now)->milli;
+	int64_t m = milli(rl, find(rl->sets[s], ip, now), now);
 	unlock(&rl->locks[s]);
-	return milli;
+	return m;
 }
 
-bool px_rl_take(struct px_ratelimit *rl, uint32_t ip, uint64_t milli, bool force, uint64_t now)
+bool px_rl_take(struct px_ratelimit *rl, uint32_t ip, uint64_t m, bool force, uint64_t now)
 {
 	uint32_t s = set_of(rl, ip);
 	lock(&rl->locks[s]);
-	struct bucket *b = find(rl, rl->sets[s], ip, now);
-	bool ok = b->milli >= milli;
+	struct bucket *b = find(rl->sets[s], ip, now);
+	uint64_t from = b->full_at > now ? b->full_at : now;
+	uint64_t cost = m * rl->t_ns / 1000, room = (uint64_t)rl->burst * rl->t_ns;
+	bool ok = from + cost - now <= room;
 	if (ok)
-		b->milli -= (uint32_t)milli;
+		b->full_at = from + cost;
 	else if (force)
-		b->milli = 0;
+		b->full_at = now + room;	/* empty, not below */
 	unlock(&rl->locks[s]);
 	return ok;
 }

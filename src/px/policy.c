@@ -62,13 +62,25 @@ static bool listed(struct px_policy *pol, uint32_t ip)
 	return px_lpmset_find(&pol->deny, ip) != LB_LPM_NONE;
 }
 
+/* A TCP listener has no request to answer: its access list closes at accept, and its rate
+ * limit counts connections. */
 bool px_policy_accept(struct px_config *cfg, const struct px_listener_cfg *l, uint32_t ip)
 {
 	struct px_policy *pol = cfg->policy;
-	if (!(l->policy & PX_POLICY_DROP) || !pol || !listed(pol, ip))
+	bool tcp = l->mode == PX_TCP;
+	if (!l->policy || !pol)
 		return false;
-	__atomic_fetch_add(&pol->dropped, 1, __ATOMIC_RELAXED);
-	return true;
+	if ((l->policy & (tcp ? PX_POLICY_DROP | PX_POLICY_DENY : PX_POLICY_DROP)) &&
+	    listed(pol, ip)) {
+		__atomic_fetch_add(&pol->dropped, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	if (tcp && (l->policy & PX_POLICY_RATE) && pol->rl &&
+	    !px_rl_take(pol->rl, ip, 1000, false, lb_now_ns())) {
+		__atomic_fetch_add(&pol->rejected, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
 }
 
 int px_policy_request(struct px_worker *w, const struct px_listener_cfg *l, uint32_t ip)

@@ -268,5 +268,54 @@ down "/" http-get backend-with-breaker error-message type space depth . bye' 2>&
 	stop "$LAST"
 fi
 
+# ---- 8. 5xx answers open a breaker with circuit-breaker-5xx; backend-send de-chunks ----
+PY=$(python3 -c 'import sys; print(sys.executable)')
+"$PY" tests/px/pxhelp.py http 19081 "$T/py.log" > "$T/py.out" 2>&1 &
+PYP=$!
+PIDS+=("$PYP")
+if wait_tcp 19081 && start five 19080 <<'CONF'
+pool-create "web" 127.0.0.1 19081 1 add-backend
+1 circuit-breaker-threshold circuit-breaker-5xx 60000 circuit-breaker-timeout
+127.0.0.1 19080 listen
+127.0.0.1 19089 metrics-listen
+1 workers handle-requests
+CONF
+then
+	is "a 503 of the backend passes through and opens its breaker; the next request gets AFD's 503, the backend never sees it" \
+		"503 1 503 1 0" "$(code 127.0.0.50 http://127.0.0.1:19080/status/503) $(metric 19089 \
+		'afd_backend_circuit_state{pool="web",backend="127.0.0.1:19081"}') $(code 127.0.0.50 \
+		http://127.0.0.1:19080/) $(grep -c 'GET /status/503 ' "$T/py.log") $(grep -c 'GET / ' "$T/py.log")"
+	stop "$LAST"
+	out=$(timeout 20 "$AFD" -e '
+pool-create "svc" 127.0.0.1 19081 1 add-backend
+: be ( -- backend ) "svc" get-pool each-backend nip ;
+be "/chunked/3000" http-get backend-send dup response-status . response-body nip .
+be "/status/502" http-get backend-send dup error? . error-message type bye' 2>&1)
+	is "backend-send: a chunked body de-chunked; a 5xx answer is an error" \
+		"200 3000 -1 backend answered 502" "$out"
+fi
+stop "$PYP"
+
+# ---- 9. a TCP listener: the access list and the rate limit act at accept ----
+if start l4 19090 <<'CONF'
+"tcp-ok" 127.0.0.1 19091 http-static-server
+pool-create "web" 127.0.0.1 19091 1 add-backend
+127.0.0.60/32 blacklist-add 1 2 rate-limit
+127.0.0.1 19090 listen tcp-mode blacklist-reject rate-limit-requests
+2 workers handle-requests
+CONF
+then
+	curl -s -o /dev/null --max-time 5 --interface 127.0.0.60 http://127.0.0.1:19090/
+	rc=$?
+	got="$rc $(from 127.0.0.61 http://127.0.0.1:19090/) $(from 127.0.0.61 http://127.0.0.1:19090/)"
+	curl -s -o /dev/null --max-time 5 --interface 127.0.0.61 http://127.0.0.1:19090/
+	got="$got $?"
+	case $got in
+	5[26]" tcp-ok tcp-ok "5[26]) ok "tcp-mode: a listed client closed; 2 connections a client, the third closed" ;;
+	*) notok "tcp-mode: a listed client closed; 2 connections a client, the third closed" "got: $got" ;;
+	esac
+	stop "$LAST"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -142,12 +142,44 @@ int px_prefix_parse(const char *text, size_t len, bool want_name,
 	return 0;
 }
 
-/* ---- regions ---- */
+/* ---- regions: names interned, found through an open-addressing hash of their indices ---- */
+static int *rslot(struct px_policy *pol, const char *s, size_t n)
+{
+	uint32_t mask = pol->rhcap - 1, h = (uint32_t)lb_hash(s, n, 0) & mask;
+	for (;; h = (h + 1) & mask) {
+		int i = pol->rhash[h];
+		if (i < 0 || (strlen(pol->regions[i]) == n && !memcmp(pol->regions[i], s, n)))
+			return &pol->rhash[h];
+	}
+}
+
+/* Keep the hash at most half full (and rebuilt after regions_trim). */
+static int rhash_fit(struct px_policy *pol, int want)
+{
+	if (pol->rhash && (uint32_t)want * 2 <= pol->rhcap)
+		return 0;
+	uint32_t cap = 64;
+	while (cap < (uint32_t)want * 2)
+		cap *= 2;
+	int *h = malloc(cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	free(pol->rhash);
+	pol->rhash = h;
+	pol->rhcap = cap;
+	memset(h, 0xff, cap * sizeof(*h));
+	for (int i = 0; i < pol->nregions; i++)
+		*rslot(pol, pol->regions[i], strlen(pol->regions[i])) = i;
+	return 0;
+}
+
 static int region_index(struct px_policy *pol, const char *s, size_t n)
 {
-	for (int i = 0; i < pol->nregions; i++)
-		if (strlen(pol->regions[i]) == n && !memcmp(pol->regions[i], s, n))
-			return i;
+	if (rhash_fit(pol, pol->nregions + 1) < 0)
+		return -ENOMEM;
+	int *slot = rslot(pol, s, n);
+	if (*slot >= 0)
+		return *slot;
 	if (pol->nregions >= MAX_REGIONS)
 		return -ENOSPC;
 	if (pol->nregions == pol->capregions) {
@@ -160,13 +192,19 @@ static int region_index(struct px_policy *pol, const char *s, size_t n)
 	}
 	if (!(pol->regions[pol->nregions] = strndup(s, n)))
 		return -ENOMEM;
+	*slot = pol->nregions;
 	return pol->nregions++;
 }
 
 static void regions_trim(struct px_policy *pol, int n)
 {
+	if (pol->nregions == n)
+		return;
 	while (pol->nregions > n)
 		free(pol->regions[--pol->nregions]);
+	free(pol->rhash);	/* it knew the names just freed: rebuilt when next needed */
+	pol->rhash = NULL;
+	pol->rhcap = 0;
 }
 
 /* ---- the words ---- */
@@ -185,7 +223,8 @@ static int pop_cidr(afd_vm *vm, uint32_t *addr, int *len)
 	return 0;
 }
 
-static int add_err(int err) { return err == -ENOMEM ? -8 : err == -ENOSPC ? -24 : -24; }
+/* -ENOMEM: -8 (dictionary overflow is the nearest standard code); else (-ENOSPC, -EINVAL): -24 */
+static int add_err(int err) { return err == -ENOMEM ? -8 : -24; }
 
 /* geo-add ( addr prefix c-addr u -- ) the prefix is in that region */
 static int w_geo_add(afd_vm *vm, void *ctx)
@@ -445,6 +484,7 @@ void px_geo_close(struct px_policy *pol)
 	}
 	regions_trim(pol, 0);
 	free(pol->regions);
+	free(pol->rhash);
 }
 
 int px_register_geo_words(afd_vm *vm, struct px_vmctx *ctx)

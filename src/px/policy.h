@@ -52,6 +52,8 @@ struct px_policy {
 	struct px_lpmset geo, deny;
 	char **regions;			/* geo values index it */
 	int nregions, capregions;
+	int *rhash;			/* region indices by name hash, -1 empty */
+	uint32_t rhcap;
 	void *mmdb;			/* MMDB_s, or NULL */
 	char mmdb_field[128];		/* "country/iso_code" */
 	struct px_ratelimit *rl;

@@ -56,6 +56,14 @@ uint32_t px_lpmset_find(struct px_lpmset *s, uint32_t ip)
 	return t ? lb_lpm_find(t, ip) : LB_LPM_NONE;
 }
 
+/* A worker replaying the configuration compiles what the main VM added, before it serves,
+ * so that no request waits for it. */
+static int warm(struct px_lpmset *s)
+{
+	px_lpmset_find(s, 0);
+	return 0;
+}
+
 /* ---- the file format ---- */
 static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -241,7 +249,7 @@ static int w_geo_add(afd_vm *vm, void *ctx)
 	if (!pol)
 		return -8;
 	if (is_worker(ctx))
-		return 0;
+		return warm(&pol->geo);
 	int r = region_index(pol, s, n);
 	if (r < 0 || (r = lb_lpm_add(pol->geo.b, addr, len, (uint32_t)r)) < 0)
 		return add_err(r);
@@ -260,7 +268,7 @@ static int w_blacklist_add(afd_vm *vm, void *ctx)
 	if (!pol)
 		return -8;
 	if (is_worker(ctx))
-		return 0;
+		return warm(&pol->deny);
 	if ((err = lb_lpm_add(pol->deny.b, addr, len, 0)) < 0)
 		return add_err(err);
 	pol->deny.dirty = 1;
@@ -326,7 +334,7 @@ static int load(afd_vm *vm, void *ctx, bool geo)
 	if (!pol)
 		return -8;
 	if (is_worker(ctx))
-		return 0;
+		return warm(geo ? &pol->geo : &pol->deny);
 	char path[4096];
 	if (n == 0 || n >= sizeof(path))
 		return -24;

@@ -42,6 +42,7 @@ suite "command line" bash tests/cli/run.sh "$AFD"
 LOCK=${AFD_NET_LOCK:-/tmp/afd-net-tests.lock}
 suite "load balancer" flock "$LOCK" bash tests/px/run.sh "$AFD"
 suite "metrics" flock "$LOCK" bash tests/px/metrics.sh "$AFD"
+suite "control plane" flock "$LOCK" bash tests/px/control.sh "$AFD"
 suite "policies" flock "$LOCK" bash tests/px/policy.sh "$AFD"
 
 echo "$passed passed, $failed failed"

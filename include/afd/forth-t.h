@@ -56,6 +56,8 @@ enum {
 	AFD_THROW_NESTING = -261,	/* too many nested sources or calls into C */
 	AFD_THROW_FILE = -262,		/* file could not be read (INCLUDED) */
 	AFD_THROW_STRING = -263,	/* unterminated "string" literal */
+	AFD_THROW_NOT_FOUND = -264,	/* a named thing (pool, backend) does not exist */
+	AFD_THROW_NOT_HERE = -265,	/* a word used where it cannot run (admin-only...) */
 	AFD_THROW_QUIT = -56,		/* QUIT (standard code): clear stacks, back to the terminal */
 };
 

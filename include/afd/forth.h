@@ -73,6 +73,10 @@ int afd_history(const afd_vm *vm, int i, const char **name, const char **text, s
 /* Stop recording history (a VM that replays another's). */
 void afd_set_history(afd_vm *vm, int on);
 
+/* A hash of the dictionary and the data space below HERE: equal before and after an
+ * evaluation if it changed nothing that lasts (the admin socket commits only changes). */
+uint64_t afd_fingerprint(const afd_vm *vm);
+
 /* Deliver buffered output to the write callback. */
 void afd_flush(afd_vm *vm);
 /* Is the VM compiling (STATE non-zero)? The REPL prints "compiled" instead of "ok". */

@@ -14,20 +14,19 @@
 #define LB_NAME_MAX 64
 #define LB_MAX_BACKENDS 4096
 
-struct lb_backend {
-	uint32_t index;			/* position in its pool */
-	uint32_t ip;			/* IPv4, host byte order */
-	uint16_t port;
-	uint32_t weight;		/* configured weight; 0: gets no new connections */
-	/* [atomic] */
+/* What a backend has learned at run time: shared by the backend's copies in successive
+ * configuration generations (same pool name, address and port), so health, admin state,
+ * connections in flight and latency survive a reload; every field is [atomic]. */
+struct lb_bstate {
+	int refs;			/* generations holding it */
 	int up;				/* health: 1 up, 0 down */
 	int enabled;			/* admin: 1 enabled, 0 disabled */
-	int64_t active;			/* connections in flight, all workers together */
+	int64_t active;			/* connections in flight, all workers, all generations */
 	uint64_t ewma_ns;		/* peak-EWMA of response time (ns) */
 	uint64_t ewma_stamp_ns;		/* when ewma_ns was last updated */
 	uint64_t picks;			/* times chosen */
 	int passive_fails;		/* failed requests in a row (health checks) */
-	/* [atomic] circuit breaker (breaker.c): open, and until when no request passes */
+	/* circuit breaker (breaker.c): open, and until when no request passes */
 	int cb_open;			/* 0 closed; 1 open (half-open once cb_until_ns passed) */
 	int cb_fails;			/* failures in a row while closed */
 	int cb_budget;			/* half-open: probe requests still to let through */
@@ -40,13 +39,23 @@ struct lb_backend {
 /* Circuit breaker states, as circuit-breaker-state@ gives them. */
 enum { LB_CB_CLOSED, LB_CB_OPEN, LB_CB_HALF_OPEN };
 
-/* A pool's breaker settings (configuration; the state is per backend). */
+/* A pool's breaker settings (configuration; the state is per backend, in lb_bstate). */
 struct lb_breaker_cfg {
 	bool on;			/* failed requests drive it (circuit-breaker-threshold) */
 	bool count_5xx;			/* a 5xx answer is a failure too */
 	uint32_t threshold;		/* failures in a row that open it */
 	uint32_t probes;		/* requests let through while half-open */
 	uint64_t open_ns;		/* how long it stays open before half-open */
+};
+
+struct lb_backend {
+	uint32_t index;			/* position in its pool */
+	uint32_t ip;			/* IPv4, host byte order */
+	uint16_t port;
+	uint32_t weight;		/* configured weight; 0: gets no new connections */
+	int want_enabled;		/* admin state the configuration asks for (applied to
+					 * st->enabled when its generation goes live) */
+	struct lb_bstate *st;		/* never NULL in a pool */
 };
 
 struct lb_pool;

@@ -14,6 +14,8 @@ int lb_pool_set_weight(struct lb_pool *pool, uint32_t index, uint32_t weight);
 int lb_pool_set_algo(struct lb_pool *pool, const struct lb_algo *algo);
 /* Is the backend eligible for new connections (up, enabled, weight > 0)? */
 bool lb_backend_usable(const struct lb_backend *b);
+/* Make dst share src's run-time state (a backend carried into a new generation). */
+void lb_backend_share(struct lb_backend *dst, const struct lb_backend *src);
 
 /* The registry of algorithms, one file each in src/lb/. The built-ins are registered by
  * lb_algos_init (constructors would be dropped with their unreferenced objects when linking

@@ -1014,3 +1014,23 @@ int afd_execute(afd_vm *vm, afd_cell xt)
 		return err;	/* nested (from a C primitive): the outer level reports it */
 	return finish(vm, err);
 }
+
+/* A fingerprint of what a program can change that outlives an evaluation: the dictionary
+ * and the data space below HERE (transient buffers above it do not count). */
+uint64_t afd_fingerprint(const afd_vm *vm)
+{
+	uint64_t x = 0xcbf29ce484222325ull ^ (uint64_t)vm->nwords * 0x100000001b3ull;
+	x = (x ^ (uint64_t)vm->sys->base) * 0x100000001b3ull;
+	x = (x ^ (uint64_t)(vm->codehere - vm->code)) * 0x100000001b3ull;
+	const unsigned char *p = (const unsigned char *)vm->dict0;	/* not >IN, STATE... */
+	size_t n = (size_t)(vm->here - vm->dict0), i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		x = (x ^ w) * 0x100000001b3ull;
+		x ^= x >> 29;
+	}
+	for (; i < n; i++)
+		x = (x ^ p[i]) * 0x100000001b3ull;
+	return x;
+}

@@ -325,7 +325,7 @@ static const char *throw_messages[] = {
 static const char *system_messages[] = {
 	"step budget exhausted", "bye", "invalid IPv4 literal", "invalid CIDR literal",
 	"not an execution token", "nesting too deep", "cannot read file",
-	"unterminated string literal",
+	"unterminated string literal", "no such item", "not allowed here",
 };
 
 const char *afd_throw_message(int code)

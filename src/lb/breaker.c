@@ -25,41 +25,41 @@ uint64_t lb_now_ns(void)
 
 int lb_breaker_state(const struct lb_backend *b, uint64_t now)
 {
-	if (!LD(b->cb_open))
+	if (!LD(b->st->cb_open))
 		return LB_CB_CLOSED;
-	return now < LD(b->cb_until_ns) ? LB_CB_OPEN : LB_CB_HALF_OPEN;
+	return now < LD(b->st->cb_until_ns) ? LB_CB_OPEN : LB_CB_HALF_OPEN;
 }
 
 /* Half-open with every probe out for a whole open timeout: hand them out again. */
 static void rearm_stuck(struct lb_backend *b, uint64_t now)
 {
-	uint64_t until = LD(b->cb_until_ns);
-	if (LD(b->cb_budget) <= 0 && now >= until + LD(b->cb_window_ns) &&
-	    __atomic_compare_exchange_n(&b->cb_until_ns, &until, now, false, __ATOMIC_RELAXED,
+	uint64_t until = LD(b->st->cb_until_ns);
+	if (LD(b->st->cb_budget) <= 0 && now >= until + LD(b->st->cb_window_ns) &&
+	    __atomic_compare_exchange_n(&b->st->cb_until_ns, &until, now, false, __ATOMIC_RELAXED,
 					__ATOMIC_RELAXED))
-		ST(b->cb_budget, LD(b->cb_probes));
+		ST(b->st->cb_budget, LD(b->st->cb_probes));
 }
 
 bool lb_breaker_passable(const struct lb_backend *b)
 {
-	if (__builtin_expect(!LD(b->cb_open), 1))
+	if (__builtin_expect(!LD(b->st->cb_open), 1))
 		return true;
 	uint64_t now = lb_now_ns();
-	if (now < LD(b->cb_until_ns))
+	if (now < LD(b->st->cb_until_ns))
 		return false;
 	rearm_stuck((struct lb_backend *)b, now);
-	return LD(b->cb_budget) > 0;
+	return LD(b->st->cb_budget) > 0;
 }
 
 bool lb_breaker_claim(struct lb_backend *b)
 {
-	if (!LD(b->cb_open))
+	if (!LD(b->st->cb_open))
 		return true;
-	if (lb_now_ns() < LD(b->cb_until_ns))
+	if (lb_now_ns() < LD(b->st->cb_until_ns))
 		return false;
-	int left = LD(b->cb_budget);
+	int left = LD(b->st->cb_budget);
 	while (left > 0)
-		if (__atomic_compare_exchange_n(&b->cb_budget, &left, left - 1, false,
+		if (__atomic_compare_exchange_n(&b->st->cb_budget, &left, left - 1, false,
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return true;
 	return false;
@@ -68,12 +68,12 @@ bool lb_breaker_claim(struct lb_backend *b)
 static void trip(const struct lb_breaker_cfg *c, struct lb_backend *b, uint64_t now)
 {
 	uint64_t open_ns = c->open_ns ? c->open_ns : 10000000000ull;
-	ST(b->cb_window_ns, open_ns);
-	ST(b->cb_probes, (int)(c->probes ? c->probes : 1));
-	ST(b->cb_budget, (int)(c->probes ? c->probes : 1));
-	ST(b->cb_until_ns, now + open_ns);
-	__atomic_store_n(&b->cb_open, 1, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&b->cb_opens, 1, __ATOMIC_RELAXED);	/* from closed or half-open */
+	ST(b->st->cb_window_ns, open_ns);
+	ST(b->st->cb_probes, (int)(c->probes ? c->probes : 1));
+	ST(b->st->cb_budget, (int)(c->probes ? c->probes : 1));
+	ST(b->st->cb_until_ns, now + open_ns);
+	__atomic_store_n(&b->st->cb_open, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&b->st->cb_opens, 1, __ATOMIC_RELAXED);	/* from closed or half-open */
 }
 
 /* A request to b concluded. Defaults when the pool set nothing: 5 failures, 10 s, 1 probe. */
@@ -84,17 +84,17 @@ void lb_breaker_result(const struct lb_pool *pool, struct lb_backend *b, bool ok
 	switch (lb_breaker_state(b, now)) {
 	case LB_CB_CLOSED:
 		if (ok) {
-			if (LD(b->cb_fails))	/* no store on the common path: no shared write */
-				ST(b->cb_fails, 0);
-		} else if ((uint32_t)__atomic_add_fetch(&b->cb_fails, 1, __ATOMIC_RELAXED) >=
+			if (LD(b->st->cb_fails))	/* no store on the common path: no shared write */
+				ST(b->st->cb_fails, 0);
+		} else if ((uint32_t)__atomic_add_fetch(&b->st->cb_fails, 1, __ATOMIC_RELAXED) >=
 			   (c->threshold ? c->threshold : 5)) {
-			ST(b->cb_fails, 0);
+			ST(b->st->cb_fails, 0);
 			trip(c, b, now);
 		}
 		break;
 	case LB_CB_HALF_OPEN:
 		if (ok)
-			ST(b->cb_open, 0);
+			ST(b->st->cb_open, 0);
 		else
 			trip(c, b, now);
 		break;

@@ -16,8 +16,8 @@
 
 static double cost(const struct lb_backend *b, uint64_t now_ns)
 {
-	uint64_t ewma = __atomic_load_n(&b->ewma_ns, __ATOMIC_RELAXED);
-	uint64_t then = __atomic_load_n(&b->ewma_stamp_ns, __ATOMIC_RELAXED);
+	uint64_t ewma = __atomic_load_n(&b->st->ewma_ns, __ATOMIC_RELAXED);
+	uint64_t then = __atomic_load_n(&b->st->ewma_stamp_ns, __ATOMIC_RELAXED);
 	int64_t active = lb_active(b);
 	double lat;
 	if (ewma)

@@ -26,10 +26,27 @@ struct lb_pool *lb_pool_new(const char *name, const struct lb_algo *algo)
 	return pool;
 }
 
+static void bstate_put(struct lb_bstate *st)
+{
+	if (st && __atomic_sub_fetch(&st->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(st);
+}
+
+void lb_backend_share(struct lb_backend *dst, const struct lb_backend *src)
+{
+	if (dst->st == src->st)
+		return;
+	__atomic_add_fetch(&src->st->refs, 1, __ATOMIC_RELAXED);
+	bstate_put(dst->st);
+	dst->st = src->st;
+}
+
 void lb_pool_free(struct lb_pool *pool)
 {
 	if (!pool)
 		return;
+	for (uint32_t i = 0; i < pool->n; i++)
+		bstate_put(pool->backends[i].st);
 	free(pool->backends);
 	free(pool);
 }
@@ -57,8 +74,12 @@ int lb_pool_add(struct lb_pool *pool, uint32_t ip, uint16_t port, uint32_t weigh
 		return -ENOSPC;
 	if (pool->n == pool->cap && pool_grow(pool) < 0)
 		return -ENOMEM;
+	struct lb_bstate *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	*st = (struct lb_bstate){ .refs = 1, .up = 1, .enabled = 1 };
 	pool->backends[pool->n] = (struct lb_backend){
-		.index = pool->n, .ip = ip, .port = port, .weight = weight, .up = 1, .enabled = 1,
+		.index = pool->n, .ip = ip, .port = port, .weight = weight, .want_enabled = 1, .st = st,
 	};
 	pool->version++;
 	return (int)pool->n++;
@@ -68,6 +89,7 @@ int lb_pool_remove(struct lb_pool *pool, uint32_t index)
 {
 	if (!pool || index >= pool->n)
 		return -EINVAL;
+	bstate_put(pool->backends[index].st);
 	pool->n--;
 	memmove(&pool->backends[index], &pool->backends[index + 1],
 		(pool->n - index) * sizeof(*pool->backends));
@@ -97,8 +119,8 @@ int lb_pool_set_algo(struct lb_pool *pool, const struct lb_algo *algo)
 
 bool lb_backend_usable(const struct lb_backend *b)
 {
-	return b->weight > 0 && __atomic_load_n(&b->up, __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&b->enabled, __ATOMIC_RELAXED) && lb_breaker_passable(b);
+	return b->weight > 0 && __atomic_load_n(&b->st->up, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&b->st->enabled, __ATOMIC_RELAXED) && lb_breaker_passable(b);
 }
 
 void lb_picker_init(struct lb_picker *p, struct lb_pool *pool)
@@ -159,11 +181,11 @@ struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const 
 	struct lb_backend *b = NULL;
 	if (picker_sync(p) == 0)
 		b = pool->algo->pick(pool, p->state, key ? key : &nokey, tried);
-	if (b && __builtin_expect(__atomic_load_n(&b->cb_open, __ATOMIC_RELAXED), 0))
+	if (b && __builtin_expect(__atomic_load_n(&b->st->cb_open, __ATOMIC_RELAXED), 0))
 		b = repick(p, key ? key : &nokey, tried, b);
 	__atomic_fetch_add(&pool->requests, 1, __ATOMIC_RELAXED);
 	if (b)
-		__atomic_fetch_add(&b->picks, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&b->st->picks, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_add(&pool->no_backend, 1, __ATOMIC_RELAXED);
 	return b;
@@ -175,13 +197,13 @@ struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const 
  * one atomic 64-bit store, so neither is ever torn. 0 stays "no sample yet". */
 void lb_backend_observe_latency(struct lb_backend *b, uint64_t ns, uint64_t now_ns)
 {
-	uint64_t old = __atomic_load_n(&b->ewma_ns, __ATOMIC_RELAXED);
-	uint64_t then = __atomic_load_n(&b->ewma_stamp_ns, __ATOMIC_RELAXED);
+	uint64_t old = __atomic_load_n(&b->st->ewma_ns, __ATOMIC_RELAXED);
+	uint64_t then = __atomic_load_n(&b->st->ewma_stamp_ns, __ATOMIC_RELAXED);
 	uint64_t val = ns ? ns : 1;
 	if (old && val < old) {
 		double keep = lb_ewma_keep(then, now_ns);
 		val += (uint64_t)((double)(old - val) * keep + 0.5);
 	}
-	__atomic_store_n(&b->ewma_ns, val, __ATOMIC_RELAXED);
-	__atomic_store_n(&b->ewma_stamp_ns, now_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->st->ewma_ns, val, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->st->ewma_stamp_ns, now_ns, __ATOMIC_RELAXED);
 }

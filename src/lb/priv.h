@@ -28,7 +28,7 @@ static inline bool lb_candidate(const struct lb_backend *b, const uint64_t *trie
 
 static inline int64_t lb_active(const struct lb_backend *b)
 {
-	int64_t a = __atomic_load_n(&b->active, __ATOMIC_RELAXED);
+	int64_t a = __atomic_load_n(&b->st->active, __ATOMIC_RELAXED);
 	return a < 0 ? 0 : a;	/* a decrement seen before its increment */
 }
 

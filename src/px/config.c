@@ -456,7 +456,7 @@ static int w_health_of(afd_vm *vm, void *ctx)
 	afd_cell h;
 	struct lb_backend *b;
 	int err = pop_backend(vm, ctx, &h, &b);
-	return err ? err : afd_push(vm, __atomic_load_n(&b->up, __ATOMIC_RELAXED) ? -1 : 0);
+	return err ? err : afd_push(vm, __atomic_load_n(&b->st->up, __ATOMIC_RELAXED) ? -1 : 0);
 }
 
 /* backend-enable, backend-disable ( backend -- backend more? ) set its admin state; more?
@@ -465,10 +465,15 @@ static int set_enabled(afd_vm *vm, void *ctx, int on)
 {
 	afd_cell h;
 	struct lb_backend *b;
+	if (is_worker(ctx)) {	/* a replay: the configuration is built already */
+		int err = afd_pop(vm, &h);
+		err = err ? err : afd_push(vm, h);
+		return err ? err : afd_push(vm, 0);
+	}
 	int err = pop_backend(vm, ctx, &h, &b);
 	if (err)
 		return err;
-	__atomic_store_n(&b->enabled, on, __ATOMIC_RELAXED);
+	b->want_enabled = on;	/* goes live with the generation being built */
 	struct lb_pool *p = cfg_of(ctx)->pools[(h >> 24) & 0xffff];
 	err = afd_push(vm, h);
 	return err ? err : afd_push(vm, b->index + 1 < p->n ? -1 : 0);
@@ -500,14 +505,68 @@ static int w_each_backend(afd_vm *vm, void *ctx)
 static int w_handle_requests(afd_vm *vm, void *ctx)
 {
 	struct px_vmctx *x = ctx;
-	if (is_worker(ctx))
-		return AFD_THROW_BYE;
+	if (is_worker(ctx) || x->building)
+		return AFD_THROW_BYE;	/* the end of a replay, or of a new generation's load */
+	if (x->srv)
+		return -21;		/* serving already: from the admin socket, say */
 	if (x->check_only) {	/* afd --check: the configuration is complete here */
 		x->checked = true;
-		int err = px_config_check(x->cfg);
+		int err = px_config_check(x->cfg, stderr);
 		return err ? err : AFD_THROW_BYE;
 	}
 	return px_serve(ctx);
+}
+
+/* Words that take a name: admin-socket, run-as-user, run-as-group */
+static int set_name(afd_vm *vm, char *dst, size_t cap)
+{
+	const char *s;
+	size_t n;
+	int err = afd_pop_string(vm, &s, &n);
+	if (err)
+		return err;
+	if (n >= cap || memchr(s, 0, n))
+		return -16;
+	memcpy(dst, s, n);
+	dst[n] = 0;
+	return 0;
+}
+
+/* admin-socket ( c-addr u -- ) the admin socket's path (a UNIX socket, mode 0600) */
+static int w_admin_socket(afd_vm *vm, void *ctx)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	return set_name(vm, cfg->admin_path, sizeof(cfg->admin_path));
+}
+
+static int w_run_user(afd_vm *vm, void *ctx)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	return set_name(vm, cfg->run_user, sizeof(cfg->run_user));
+}
+
+static int w_run_group(afd_vm *vm, void *ctx)
+{
+	struct px_config *cfg = cfg_of(ctx);
+	return set_name(vm, cfg->run_group, sizeof(cfg->run_group));
+}
+
+int px_add_source(struct px_vmctx *ctx, const char *name, const char *text)
+{
+	struct px_source *s = realloc(ctx->sources, (size_t)(ctx->nsources + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	ctx->sources = s;
+	s = &s[ctx->nsources];
+	s->name = strdup(name);
+	s->text = text ? strdup(text) : NULL;
+	if (!s->name || (text && !s->text)) {
+		free(s->name);
+		free(s->text);
+		return -ENOMEM;
+	}
+	ctx->nsources++;
+	return 0;
 }
 
 static const struct {
@@ -545,6 +604,9 @@ static const struct {
 	{ "backend-disable", "( backend -- backend more? )", w_backend_disable },
 	{ "each-backend", "( pool -- pool backend )", w_each_backend },
 	{ "handle-requests", "( -- )", w_handle_requests },
+	{ "admin-socket", "( c-addr u -- )", w_admin_socket },
+	{ "run-as-user", "( c-addr u -- )", w_run_user },
+	{ "run-as-group", "( c-addr u -- )", w_run_group },
 };
 
 int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
@@ -562,6 +624,7 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 		if (afd_register(vm, a->name, "( -- algo )", w_algo, (void *)i) < 0)
 			return -ENOMEM;
 	int err = px_register_request_words(vm, ctx);
+	err = err ? err : px_register_admin_words(vm, ctx);
 	return err ? err : px_register_policy_words(vm, ctx);
 }
 
@@ -585,5 +648,10 @@ void px_detach(struct px_vmctx *ctx)
 	if (!ctx)
 		return;
 	px_config_free(ctx->cfg);
+	for (int i = 0; i < ctx->nsources; i++) {
+		free(ctx->sources[i].name);
+		free(ctx->sources[i].text);
+	}
+	free(ctx->sources);
 	free(ctx);
 }

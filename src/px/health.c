@@ -26,18 +26,18 @@ struct px_probe {
 
 static const struct px_check_cfg *check_of(const struct px_probe *p)
 {
-	return &p->w->cfg->pools_cfg[p->pool].check;
+	return &p->w->cur->cfg->pools_cfg[p->pool].check;
 }
 
 static struct lb_backend *backend_of(const struct px_probe *p)
 {
-	return &p->w->cfg->pools[p->pool]->backends[p->backend];
+	return &p->w->cur->cfg->pools[p->pool]->backends[p->backend];
 }
 
 void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const char *why)
 {
 	struct lb_backend *b = &cfg->pools[pool]->backends[backend];
-	int was = __atomic_exchange_n(&b->up, up ? 1 : 0, __ATOMIC_RELAXED);
+	int was = __atomic_exchange_n(&b->st->up, up ? 1 : 0, __ATOMIC_RELAXED);
 	if (was == (up ? 1 : 0))
 		return;
 	fprintf(stderr, "afd: backend %s/%u.%u.%u.%u:%u is %s (%s)\n", cfg->pools[pool]->name,
@@ -57,11 +57,11 @@ static void probe_done(struct px_probe *p, bool ok, const char *why)
 	if (ok) {
 		p->fail_run = 0;
 		if (++p->ok_run >= ck->rise)
-			px_health_set(p->w->cfg, p->pool, p->backend, true, why);
+			px_health_set(p->w->cur->cfg, p->pool, p->backend, true, why);
 	} else {
 		p->ok_run = 0;
 		if (++p->fail_run >= ck->fall)
-			px_health_set(p->w->cfg, p->pool, p->backend, false, why);
+			px_health_set(p->w->cur->cfg, p->pool, p->backend, false, why);
 	}
 	ev_timer_in(p->w->loop, &p->timer, ck->interval_ns);
 }
@@ -129,9 +129,10 @@ static void on_probe_timer(struct ev_loop *loop, struct ev_timer *t)
 
 /* Give this worker its share of the probes: backend k of all checked backends goes to
  * worker k mod nworkers. */
-int px_health_start(struct px_worker *w, int nworkers)
+int px_health_start(struct px_worker *w)
 {
-	struct px_config *cfg = w->cfg;
+	struct px_config *cfg = w->cur->cfg;
+	int nworkers = w->nworkers;
 	int k = 0, n = 0;
 	for (int p = 0; p < cfg->npools; p++)
 		for (uint32_t b = 0; cfg->pools_cfg[p].check.kind && b < cfg->pools[p]->n; b++, k++)
@@ -166,9 +167,14 @@ int px_health_start(struct px_worker *w, int nworkers)
 
 void px_health_stop(struct px_worker *w)
 {
-	for (int i = 0; i < w->nprobes; i++)
-		if (w->probes[i].io.fd >= 0)
-			close(w->probes[i].io.fd);
+	for (int i = 0; i < w->nprobes; i++) {
+		struct px_probe *p = &w->probes[i];
+		ev_timer_stop(w->loop, &p->timer);
+		if (p->io.fd >= 0) {
+			ev_io_set(w->loop, &p->io, 0);
+			close(p->io.fd);
+		}
+	}
 	free(w->probes);
 	w->probes = NULL;
 	w->nprobes = 0;
@@ -182,10 +188,10 @@ void px_health_passive(struct px_config *cfg, int pool, int backend, bool ok)
 		return;
 	struct lb_backend *b = &cfg->pools[pool]->backends[backend];
 	if (ok) {
-		__atomic_store_n(&b->passive_fails, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->st->passive_fails, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	int n = __atomic_add_fetch(&b->passive_fails, 1, __ATOMIC_RELAXED);
+	int n = __atomic_add_fetch(&b->st->passive_fails, 1, __ATOMIC_RELAXED);
 	if (n >= cfg->pools_cfg[pool].check.fall)
 		px_health_set(cfg, pool, backend, false, "failed requests");
 }

@@ -33,7 +33,9 @@ enum state {
 struct px_conn {
 	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
+	struct px_wgen *g;		/* the generation of its current exchange */
 	const struct px_listener_cfg *l;
+	int li;				/* l's index in g */
 	struct px_lstats *ls;		/* its listener's counters (metrics.c) */
 	struct ev_io c;			/* the client */
 	struct px_sconn *s;		/* the backend connection, while there is one */
@@ -78,7 +80,7 @@ static void buf_compact(struct px_buf *b, uint32_t *fwd)
 /* The timeout of the state the connection is in. */
 static void phase_timer(struct px_conn *c)
 {
-	const struct px_config *cfg = c->w->cfg;
+	const struct px_config *cfg = c->g->cfg;
 	uint64_t ns;
 	switch (c->state) {
 	case ST_HEAD: ns = buf_len(c->cin) ? cfg->client_timeout_ns : cfg->idle_timeout_ns; break;
@@ -136,16 +138,16 @@ static void count_response(struct px_conn *c, int status)
 static void backend_fault(struct px_conn *c)
 {
 	if (c->backend >= 0)
-		px_count(&c->w->stats.backends[c->pool][c->backend].failures, 1);
-	px_policy_backend_result(c->w->cfg, c->pool, c->backend, 0);	/* circuit breaker */
+		px_count(&c->g->stats.backends[c->pool][c->backend].failures, 1);
+	px_policy_backend_result(c->g->cfg, c->pool, c->backend, 0);	/* circuit breaker */
 }
 
 /* ---- the backend side ---- */
 static void release_backend(struct px_conn *c, bool reuse)
 {
 	if (c->backend >= 0) {
-		struct lb_backend *b = &c->w->cfg->pools[c->pool]->backends[c->backend];
-		__atomic_sub_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		struct lb_backend *b = &c->g->cfg->pools[c->pool]->backends[c->backend];
+		__atomic_sub_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 	}
 	if (c->s) {
 		if (reuse)
@@ -185,7 +187,7 @@ static void fail(struct px_conn *c, int status)
  * address, a header's value or a cookie's (falling back to the address when absent). */
 static uint64_t request_key(const struct px_conn *c, const struct http_msg *m, const char *src)
 {
-	const struct px_pool_cfg *pc = &c->w->cfg->pools_cfg[c->pool];
+	const struct px_pool_cfg *pc = &c->g->cfg->pools_cfg[c->pool];
 	if (pc->hash_by != PX_HASH_CLIENT && m && src) {
 		char name[65];
 		memcpy(name, pc->hash_by == PX_HASH_HEADER ? pc->hash_name : "cookie",
@@ -220,7 +222,8 @@ static uint64_t request_key(const struct px_conn *c, const struct http_msg *m, c
 static int attach_backend(struct px_conn *c, int preferred)
 {
 	struct px_worker *w = c->w;
-	struct lb_pool *pool = w->cfg->pools[c->pool];
+	struct px_wgen *g = c->g;
+	struct lb_pool *pool = g->cfg->pools[c->pool];
 	uint64_t tried[LB_MAX_BACKENDS / 64];
 	const uint64_t *tp = NULL;
 	if (c->ntried) {
@@ -238,37 +241,37 @@ static int attach_backend(struct px_conn *c, int preferred)
 		if (!b) {
 			struct lb_key key = { .hash = c->key, .rand = px_rand(w),
 					      .now_ns = ev_now(w->loop) };
-			b = lb_pick(&w->pickers[c->pool], &key, tp);
+			b = lb_pick(&g->pickers[c->pool], &key, tp);
 		}
 		if (!b)
 			break;
 		c->tried[c->ntried++] = (int16_t)b->index;
-		struct px_bstats *bs = &w->stats.backends[c->pool][b->index];
+		struct px_bstats *bs = &g->stats.backends[c->pool][b->index];
 		px_count(&bs->requests, 1);
 		if (!tp) {
 			memset(tried, 0, sizeof(tried));
 			tp = tried;
 		}
 		tried[b->index / 64] |= 1ull << (b->index % 64);
-		struct px_sconn *s = px_idle_take(w, c->pool, (int)b->index);
+		struct px_sconn *s = px_idle_take(g, c->pool, (int)b->index);
 		c->server_reused = s != NULL;
 		if (!s)
-			s = px_sconn_open(w, c->pool, (int)b->index);
+			s = px_sconn_open(g, c->pool, (int)b->index);
 		if (!s) {
 			px_count(&bs->failures, 1);
 			continue;	/* no socket at all: counted as tried, go on */
 		}
 		c->backend = (int)b->index;
-		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 		if (c->ntried > 1)	/* another backend failed this request before */
-			px_count(&w->stats.pools[c->pool].retries, 1);
+			px_count(&g->stats.pools[c->pool].retries, 1);
 		s->owner = c;
 		c->s = s;
 		c->state = s->connected ? ST_PROXY : ST_CONNECT;
 		phase_timer(c);
 		return 0;
 	}
-	px_count(&w->stats.pools[c->pool].no_backend, 1);
+	px_count(&g->stats.pools[c->pool].no_backend, 1);
 	return -EAGAIN;
 }
 
@@ -276,11 +279,11 @@ static int attach_backend(struct px_conn *c, int preferred)
 static void retry_or_fail(struct px_conn *c, int status, bool backend_failed)
 {
 	if (backend_failed) {
-		px_health_passive(c->w->cfg, c->pool, c->backend, false);
+		px_health_passive(c->g->cfg, c->pool, c->backend, false);
 		backend_fault(c);
 	}
 	release_backend(c, false);
-	if (c->sent_any || c->ntried > c->w->cfg->max_retries || attach_backend(c, -1) < 0)
+	if (c->sent_any || c->ntried > c->g->cfg->max_retries || attach_backend(c, -1) < 0)
 		fail(c, status);
 }
 
@@ -506,9 +509,25 @@ static int replace_head(struct px_worker *w, struct px_buf **bp, size_t old_len,
 }
 
 /* ---- a request head: 1 started, 0 incomplete, -1 answered with an error ---- */
+/* Between two requests a connection takes the worker's current generation. */
+static void follow_generation(struct px_conn *c)
+{
+	if (c->g == c->w->cur || c->s)
+		return;
+	struct px_wgen *g = px_wgen_switch(c->g, &c->li);
+	if (g == c->g)
+		return;
+	px_gauge_add(&c->ls->active, -1);
+	c->g = g;
+	c->l = &g->cfg->listeners[c->li];
+	c->ls = &g->stats.listeners[c->li];
+	px_gauge_add(&c->ls->active, 1);
+}
+
 static int start_request(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
+	follow_generation(c);
 	struct http_msg *m = &w->msg;
 	struct px_buf *b = c->cin;
 	struct http_limits lim = { PX_BUF_SIZE - HEAD_ROOM, HTTP_MAX_HEADERS };
@@ -535,9 +554,9 @@ static int start_request(struct px_conn *c)
 	c->ntried = 0;
 	c->pool = c->l->pool;
 	int backend = -1;
-	int st = px_policy_request(w, c->l, c->client_ip);	/* 403, 429, or 0 */
-	if (!st && w->route_xt)
-		st = px_route(w, c, src, m, &c->pool, &backend);
+	int st = px_policy_request(c->g->cfg, c->l, c->client_ip, ev_now(w->loop)); /* 403, 429 */
+	if (!st && c->g->route_xt)
+		st = px_route(c->g, c, src, m, &c->pool, &backend);
 	if (st) {
 		fail(c, st > 0 ? st : 500);	/* a policy's or the routing word's answer; or it failed */
 		return -1;
@@ -561,7 +580,7 @@ static int start_request(struct px_conn *c)
 		return -1;
 	}
 	c->req_done = done;
-	px_count(&w->stats.pools[c->pool].requests, 1);
+	px_count(&c->g->stats.pools[c->pool].requests, 1);
 	if (attach_backend(c, backend) < 0) {
 		fail(c, 503);
 		return -1;
@@ -593,12 +612,12 @@ static int start_response(struct px_conn *c)
 		return -502;	/* protocol upgrades are not proxied yet */
 	if (c->sfwd != b->start)
 		return 0;	/* send the interim answers first: the head is rewritten in place */
-	struct lb_backend *be = &w->cfg->pools[c->pool]->backends[c->backend];
+	struct lb_backend *be = &c->g->cfg->pools[c->pool]->backends[c->backend];
 	uint64_t latency = ev_now(w->loop) - c->sent_ns;
 	lb_backend_observe_latency(be, latency, ev_now(w->loop));
-	px_observe_latency(w, c->pool, c->backend, latency);
-	px_health_passive(w->cfg, c->pool, c->backend, true);
-	px_policy_backend_result(w->cfg, c->pool, c->backend, m->status);
+	px_observe_latency(c->g, c->pool, c->backend, latency);
+	px_health_passive(c->g->cfg, c->pool, c->backend, true);
+	px_policy_backend_result(c->g->cfg, c->pool, c->backend, m->status);
 	c->server_keepalive = m->keep_alive;
 	c->resp_body = (uint8_t)m->body;
 	c->resp_left = m->content_length;
@@ -886,6 +905,8 @@ static void conn_free(void *p) { free(p); }
 static void close_conn(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
+	if (c->closed)
+		return;
 	c->closed = true;
 	px_live_del(&c->live);
 	px_gauge_add(&c->ls->active, -1);
@@ -895,6 +916,7 @@ static void close_conn(struct px_conn *c)
 	px_buf_put(w, c->cin);
 	px_buf_put(w, c->sin);
 	c->cin = c->sin = NULL;
+	px_wgen_put(c->g);
 	px_bury(w, c, conn_free);
 }
 
@@ -907,23 +929,26 @@ static void live_close(void *c) { close_conn(c); }
 static void live_drain(void *p)
 {
 	struct px_conn *c = p;
-	if (c->state == ST_HEAD)
+	if (c->state == ST_HEAD && !c->w->soft_drain)	/* soft: answered, then closed */
 		close_conn(c);
 	else
 		c->client_keepalive = false;
 }
 
-void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		    uint32_t client_ip)
+void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip)
 {
+	struct px_worker *w = l->g->w;
 	struct px_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;
 	}
 	c->w = w;
-	c->l = l;
-	c->ls = &w->stats.listeners[l - w->cfg->listeners];
+	c->g = l->g;
+	c->g->refs++;
+	c->l = l->cfg;
+	c->li = (int)(l - l->g->listeners);
+	c->ls = &c->g->stats.listeners[c->li];
 	c->client_ip = client_ip;
 	c->state = ST_HEAD;
 	c->backend = -1;
@@ -931,6 +956,7 @@ void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l
 	ev_timer_init(&c->timer, on_timeout, c);
 	if (ev_io_set(w->loop, &c->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0) {
 		close(fd);
+		px_wgen_put(c->g);
 		free(c);
 		return;
 	}

@@ -50,10 +50,9 @@ static void *lines_alloc(size_t n, size_t size)
 	return p;
 }
 
-int px_stats_init(struct px_worker *w)
+int px_stats_init(struct px_stats *s, const struct px_config *cfg)
 {
-	const struct px_config *cfg = w->cfg;
-	struct px_stats *s = &w->stats;
+	memset(s, 0, sizeof(*s));
 	s->listeners = lines_alloc((size_t)cfg->nlisteners, sizeof(*s->listeners));
 	s->pools = lines_alloc((size_t)cfg->npools, sizeof(*s->pools));
 	s->backends = calloc((size_t)cfg->npools + 1, sizeof(*s->backends));
@@ -65,10 +64,9 @@ int px_stats_init(struct px_worker *w)
 	return 0;
 }
 
-void px_stats_fini(struct px_worker *w)
+void px_stats_fini(struct px_stats *s, const struct px_config *cfg)
 {
-	struct px_stats *s = &w->stats;
-	for (int p = 0; s->backends && p < w->cfg->npools; p++)
+	for (int p = 0; s->backends && p < cfg->npools; p++)
 		free(s->backends[p]);
 	free(s->backends);
 	free(s->pools);
@@ -76,10 +74,73 @@ void px_stats_fini(struct px_worker *w)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Time from the request head sent to the response head received. */
-void px_observe_latency(struct px_worker *w, int pool, int backend, uint64_t ns)
+int px_stats_copy(struct px_stats *dst, const struct px_stats *src, const struct px_config *cfg)
 {
-	struct px_bstats *b = &w->stats.backends[pool][backend];
+	if (px_stats_init(dst, cfg) < 0) {
+		px_stats_fini(dst, cfg);
+		return -ENOMEM;
+	}
+	memcpy(dst->listeners, src->listeners, (size_t)cfg->nlisteners * sizeof(*dst->listeners));
+	memcpy(dst->pools, src->pools, (size_t)cfg->npools * sizeof(*dst->pools));
+	for (int p = 0; p < cfg->npools; p++)
+		memcpy(dst->backends[p], src->backends[p],
+		       cfg->pools[p]->n * sizeof(**dst->backends));
+	return 0;
+}
+
+/* d += s - b, each a counter of one worker (only that worker writes d). */
+static void add(uint64_t *d, uint64_t s, const uint64_t *b)
+{
+	px_count(d, s - (b ? *b : 0));
+}
+
+void px_stats_fold(struct px_stats *dst, const struct px_config *dcfg, const struct px_stats *src,
+		   const struct px_stats *base, const struct px_config *scfg)
+{
+	for (int i = 0; i < scfg->nlisteners; i++) {
+		int k = px_map_listener(dcfg, &scfg->listeners[i]);
+		if (k < 0)
+			continue;
+		struct px_lstats *d = &dst->listeners[k];
+		const struct px_lstats *s = &src->listeners[i], *b = base ? &base->listeners[i] : NULL;
+		add(&d->accepted, s->accepted, b ? &b->accepted : NULL);
+		add(&d->requests, s->requests, b ? &b->requests : NULL);
+		add(&d->bytes_in, s->bytes_in, b ? &b->bytes_in : NULL);
+		add(&d->bytes_out, s->bytes_out, b ? &b->bytes_out : NULL);
+		for (int c = 0; c < 5; c++)
+			add(&d->responses[c], s->responses[c], b ? &b->responses[c] : NULL);
+		px_gauge_add(&d->active, s->active - (b ? b->active : 0));
+	}
+	int **map = px_map_backends(dcfg, scfg);
+	for (int p = 0; p < dcfg->npools; p++) {
+		int sp = px_map_pool(scfg, dcfg->pools[p]->name);
+		if (sp < 0)
+			continue;
+		struct px_pstats *d = &dst->pools[p];
+		const struct px_pstats *s = &src->pools[sp], *b = base ? &base->pools[sp] : NULL;
+		add(&d->requests, s->requests, b ? &b->requests : NULL);
+		add(&d->no_backend, s->no_backend, b ? &b->no_backend : NULL);
+		add(&d->retries, s->retries, b ? &b->retries : NULL);
+		for (uint32_t k = 0; map && map[p] && k < dcfg->pools[p]->n; k++) {
+			if (map[p][k] < 0)
+				continue;
+			struct px_bstats *db = &dst->backends[p][k];
+			const struct px_bstats *sb = &src->backends[sp][map[p][k]];
+			const struct px_bstats *bb = base ? &base->backends[sp][map[p][k]] : NULL;
+			add(&db->requests, sb->requests, bb ? &bb->requests : NULL);
+			add(&db->failures, sb->failures, bb ? &bb->failures : NULL);
+			add(&db->lat_sum_ns, sb->lat_sum_ns, bb ? &bb->lat_sum_ns : NULL);
+			for (int i = 0; i < PX_LAT_BUCKETS; i++)
+				add(&db->lat[i], sb->lat[i], bb ? &bb->lat[i] : NULL);
+		}
+	}
+	px_map_free(map, dcfg);
+}
+
+/* Time from the request head sent to the response head received. */
+void px_observe_latency(struct px_wgen *g, int pool, int backend, uint64_t ns)
+{
+	struct px_bstats *b = &g->stats.backends[pool][backend];
 	int i = 0;
 	while (i < PX_LAT_BUCKETS - 1 && ns > lat_bound_ns[i])
 		i++;
@@ -89,7 +150,10 @@ void px_observe_latency(struct px_worker *w, int pool, int backend, uint64_t ns)
 
 /* ---- the metrics thread ---- */
 struct px_metrics {
-	struct px_config *cfg;
+	struct px_server *srv;
+	struct px_config *cfg;		/* the generation scraped (srv->mu held) */
+	uint64_t gen_id;		/* first[] was made for it */
+	int first_npools;
 	struct px_worker *ws;
 	int nworkers;
 	double start_time;		/* the process's, Unix time */
@@ -189,7 +253,7 @@ static void listener_sum(const struct px_metrics *m, int i, struct px_lstats *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (int k = 0; k < m->nworkers; k++) {
-		const struct px_lstats *l = &m->ws[k].stats.listeners[i];
+		const struct px_lstats *l = &m->ws[k].cur->stats.listeners[i];
 		s->accepted += ld(&l->accepted);
 		s->requests += ld(&l->requests);
 		s->bytes_in += ld(&l->bytes_in);
@@ -204,7 +268,7 @@ static void pool_sum(const struct px_metrics *m, int p, struct px_pstats *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (int k = 0; k < m->nworkers; k++) {
-		const struct px_pstats *ps = &m->ws[k].stats.pools[p];
+		const struct px_pstats *ps = &m->ws[k].cur->stats.pools[p];
 		s->requests += ld(&ps->requests);
 		s->no_backend += ld(&ps->no_backend);
 		s->retries += ld(&ps->retries);
@@ -227,7 +291,7 @@ static struct px_bstats **backend_sums(const struct px_metrics *m)
 		for (uint32_t b = 0; b < cfg->pools[p]->n; b++) {
 			struct px_bstats *s = &sums[p][m->first[p][b]];
 			for (int k = 0; k < m->nworkers; k++) {
-				const struct px_bstats *bs = &m->ws[k].stats.backends[p][b];
+				const struct px_bstats *bs = &m->ws[k].cur->stats.backends[p][b];
 				s->requests += ld(&bs->requests);
 				s->failures += ld(&bs->failures);
 				s->lat_sum_ns += ld(&bs->lat_sum_ns);
@@ -246,8 +310,20 @@ static void expose_process(const struct px_metrics *m, struct text *t)
 	put(t, "afd_build_info{version=\"");
 	put_value(t, afd_version());
 	put(t, "\"} 1\n");
+	const struct px_server *srv = m->srv;
 	family(t, "afd_config_generation", "gauge", "The configuration generation serving now.");
-	put(t, "afd_config_generation 1\n");
+	put(t, "afd_config_generation %llu\n", (unsigned long long)srv->cur->id);
+	family(t, "afd_config_loaded_timestamp_seconds", "gauge",
+	       "When the configuration serving now was loaded, since the Unix epoch.");
+	put(t, "afd_config_loaded_timestamp_seconds %.3f\n", srv->cur->loaded_at);
+	family(t, "afd_config_reloads_total", "counter",
+	       "Configuration changes (reload, admin command) by result.");
+	put(t, "afd_config_reloads_total{result=\"ok\"} %llu\n",
+	    (unsigned long long)ld(&srv->reloads));
+	put(t, "afd_config_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)ld(&srv->reload_failures));
+	family(t, "afd_admin_commands_total", "counter", "Commands run on the admin socket.");
+	put(t, "afd_admin_commands_total %llu\n", (unsigned long long)ld(&srv->admin_commands));
 	family(t, "afd_workers", "gauge", "Worker threads serving the proxy.");
 	put(t, "afd_workers %d\n", m->nworkers);
 	family(t, "afd_process_start_time_seconds", "gauge",
@@ -381,13 +457,13 @@ static int64_t bgauge(const struct px_metrics *m, int p, uint32_t b, enum bfield
 	const struct lb_pool *pool = m->cfg->pools[p];
 	const struct lb_backend *be = &pool->backends[b];
 	if (f == B_UP)
-		return __atomic_load_n(&be->up, __ATOMIC_RELAXED);
+		return __atomic_load_n(&be->st->up, __ATOMIC_RELAXED);
 	if (f == B_ENABLED)
-		return __atomic_load_n(&be->enabled, __ATOMIC_RELAXED);
+		return __atomic_load_n(&be->st->enabled, __ATOMIC_RELAXED);
 	int64_t n = 0;
 	for (uint32_t i = b; i < pool->n; i++)
 		if (m->first[p][i] == b)
-			n += __atomic_load_n(&pool->backends[i].active, __ATOMIC_RELAXED);
+			n += __atomic_load_n(&pool->backends[i].st->active, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -450,15 +526,31 @@ static int expose_backends(const struct px_metrics *m, struct text *t)
 }
 
 /* The whole scrape: 0, or -ENOMEM. */
-static int expose(const struct px_metrics *m, struct text *t)
+static int find_aliases(struct px_metrics *m);
+static void free_aliases(struct px_metrics *m);
+
+static int expose(struct px_metrics *m, struct text *t)
 {
-	expose_process(m, t);
-	expose_listeners(m, t);
-	expose_pools(m, t);
-	int err = expose_backends(m, t);
-	char *policies = px_policy_metrics(m->cfg);	/* circuit breakers, rate limits, ACLs */
-	if (policies)
-		put(t, "%s", policies);
+	pthread_mutex_lock(&m->srv->mu);	/* no generation changes under the scrape */
+	int err = 0;
+	char *policies = NULL;
+	if (m->gen_id != m->srv->cur->id) {
+		free_aliases(m);
+		m->cfg = m->srv->cur->cfg;
+		m->gen_id = m->srv->cur->id;
+		err = find_aliases(m);
+	}
+	if (!err) {
+		expose_process(m, t);
+		expose_listeners(m, t);
+		expose_pools(m, t);
+		err = expose_backends(m, t);
+		policies = px_policy_metrics(m->cfg);	/* circuit breakers, rate limits, ACLs */
+		put(t, "%s", policies ? policies : "");
+	}
+	if (err)
+		m->gen_id = 0;	/* aliases again next time */
+	pthread_mutex_unlock(&m->srv->mu);
 	free(policies);
 	return err ? err : t->oom || !policies ? -ENOMEM : 0;
 }
@@ -654,11 +746,20 @@ static double process_start_time(void)
 }
 
 /* For each backend, the first one of its pool with the same address. */
+static void free_aliases(struct px_metrics *m)
+{
+	for (int p = 0; m->first && p < m->first_npools; p++)
+		free(m->first[p]);
+	free(m->first);
+	m->first = NULL;
+}
+
 static int find_aliases(struct px_metrics *m)
 {
 	const struct px_config *cfg = m->cfg;
 	if (!(m->first = calloc((size_t)cfg->npools + 1, sizeof(*m->first))))
 		return -ENOMEM;
+	m->first_npools = cfg->npools;
 	for (int p = 0; p < cfg->npools; p++) {
 		const struct lb_pool *pool = cfg->pools[p];
 		if (!(m->first[p] = calloc(pool->n + 1, sizeof(**m->first))))
@@ -706,30 +807,29 @@ static void metrics_free(struct px_metrics *m)
 		mconn_close(m->conns);
 	if (m->lio.fd >= 0)
 		close(m->lio.fd);
-	for (int p = 0; m->first && p < m->cfg->npools; p++)
-		free(m->first[p]);
-	free(m->first);
+	free_aliases(m);
 	if (m->loop)
 		ev_loop_free(m->loop);
 	free(m);
 }
 
-int px_metrics_start(struct px_config *cfg, struct px_worker *ws, int n,
-		     struct px_metrics **mp)
+int px_metrics_start(struct px_server *srv, struct px_metrics **mp)
 {
 	*mp = NULL;
+	struct px_config *cfg = srv->cur->cfg;
 	if (!cfg->metrics_port)
 		return 0;
 	struct px_metrics *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->srv = srv;
 	m->cfg = cfg;
-	m->ws = ws;
-	m->nworkers = n;
+	m->ws = srv->ws;
+	m->nworkers = srv->nworkers;
 	m->lio.fd = -1;
 	m->start_time = process_start_time();
-	int err = find_aliases(m);
-	if (!err && !(m->loop = ev_loop_new()))
+	int err = 0;
+	if (!(m->loop = ev_loop_new()))
 		err = -ENOMEM;
 	if (!err)
 		err = listen_metrics(m);

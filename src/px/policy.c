@@ -83,9 +83,10 @@ bool px_policy_accept(struct px_config *cfg, const struct px_listener_cfg *l, ui
 	return false;
 }
 
-int px_policy_request(struct px_worker *w, const struct px_listener_cfg *l, uint32_t ip)
+int px_policy_request(struct px_config *cfg, const struct px_listener_cfg *l, uint32_t ip,
+		      uint64_t now)
 {
-	struct px_policy *pol = w->cfg->policy;
+	struct px_policy *pol = cfg->policy;
 	if (!l->policy || !pol)
 		return 0;
 	if ((l->policy & PX_POLICY_DENY) && listed(pol, ip)) {
@@ -93,7 +94,7 @@ int px_policy_request(struct px_worker *w, const struct px_listener_cfg *l, uint
 		return 403;
 	}
 	if ((l->policy & PX_POLICY_RATE) && pol->rl &&
-	    !px_rl_take(pol->rl, ip, 1000, false, ev_now(w->loop))) {
+	    !px_rl_take(pol->rl, ip, 1000, false, now)) {
 		__atomic_fetch_add(&pol->rejected, 1, __ATOMIC_RELAXED);
 		return 429;
 	}
@@ -167,7 +168,7 @@ static void breaker_family(struct mtext *t, struct px_config *cfg, bool opens)
 			mlabel(t, pool->name);
 			mput(t, "\",backend=\"%u.%u.%u.%u:%u\"} %llu\n", b->ip >> 24, (b->ip >> 16) & 255,
 			     (b->ip >> 8) & 255, b->ip & 255, b->port, opens ?
-			     (unsigned long long)__atomic_load_n(&b->cb_opens, __ATOMIC_RELAXED) :
+			     (unsigned long long)__atomic_load_n(&b->st->cb_opens, __ATOMIC_RELAXED) :
 			     (unsigned long long)lb_breaker_state(b, now));
 		}
 	}
@@ -210,6 +211,13 @@ char *px_policy_metrics(struct px_config *cfg)
 /* ---- words ---- */
 static bool is_worker(void *ctx) { return ((struct px_vmctx *)ctx)->w != NULL; }
 static struct px_config *cfg_of(void *ctx) { return ((struct px_vmctx *)ctx)->cfg; }
+/* A worker replaying the configuration: words that change run-time state do nothing then
+ * (the main VM did it once); in a routing word they act. */
+static bool replaying(void *ctx)
+{
+	struct px_worker *w = ((struct px_vmctx *)ctx)->w;
+	return w && !w->routing;
+}
 
 int px_pop_backend(afd_vm *vm, struct px_config *cfg, afd_cell *h, struct lb_backend **b)
 {
@@ -315,7 +323,8 @@ static int w_bucket_consume(afd_vm *vm, void *ctx)
 		return err;
 	if (n < 0 || n > 1000000)
 		return -24;
-	px_rl_take(rl, ip, (uint64_t)n * 1000, true, now_ns(ctx));
+	if (!replaying(ctx))
+		px_rl_take(rl, ip, (uint64_t)n * 1000, true, now_ns(ctx));
 	return 0;
 }
 
@@ -349,7 +358,7 @@ static int cb_result(afd_vm *vm, void *ctx, bool ok)
 	afd_cell h;
 	struct lb_backend *b;
 	int err = px_pop_backend(vm, cfg_of(ctx), &h, &b);
-	if (!err)
+	if (!err && !replaying(ctx))
 		lb_breaker_result(cfg_of(ctx)->pools[(h >> 24) & 0xffff], b, ok);
 	return err;
 }

@@ -11,6 +11,7 @@
 #define AFD_PX_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <afd/ev.h>
 #include <afd/forth.h>
@@ -69,6 +70,8 @@ struct px_config {
 	uint32_t metrics_ip;		/* metrics-listen: GET /metrics there; port 0: none */
 	uint16_t metrics_port;
 	bool metrics_pinned;		/* set by --metrics: the configuration does not change it */
+	char admin_path[108];		/* admin-socket: a UNIX socket, or "" */
+	char run_user[64], run_group[64];	/* run-as-user, run-as-group: after binding */
 	struct px_policy *policy;	/* policy.c: rate limits, access lists, geo; or NULL */
 };
 
@@ -81,6 +84,8 @@ struct px_buf {
 
 struct px_worker;
 struct px_conn;
+struct px_server;
+struct px_wgen;
 
 /* Every client connection starts with this, so a worker can end them all when it stops. */
 struct px_live {
@@ -95,12 +100,32 @@ struct px_live {
 struct px_vmctx {
 	struct px_config *cfg;
 	struct px_worker *w;	/* NULL in the main VM */
+	struct px_wgen *g;	/* a worker's: the generation it belongs to */
 	afd_vm *vm;
 	int iter_pool;		/* each-backend's place */
 	uint32_t iter_next;
 	bool check_only;	/* afd --check: handle-requests checks instead of serving */
 	bool checked;
+	bool building;		/* a new generation: handle-requests ends the load (BYE) */
+	bool admin;		/* running an admin snippet (operator words allowed) */
+	size_t data_size;	/* the VM's data space (new generations get the same) */
+	const struct px_config *prev;	/* the generation it follows (state carried over) */
+	struct px_server *srv;	/* while serving: the control plane (admin words) */
+	struct px_source *sources;	/* what a reload reads again (main VM, set by main.c) */
+	int nsources;
+	bool want_reload, want_upgrade;	/* admin words reload and upgrade: after the change */
+	uint64_t fp_before, cfg_before;	/* admin: the state before the change (admin.c) */
+	char **argv;		/* the command line (upgrade starts it again) */
+	const char *admin_path;	/* --admin: wins over admin-socket */
+	const char *pid_file;	/* --pid-file */
 };
+
+/* A top-level source of the configuration: a file (read again by reload) or text. */
+struct px_source {
+	char *name;
+	char *text;		/* NULL: name is a file */
+};
+int px_add_source(struct px_vmctx *ctx, const char *name, const char *text);
 
 
 /* Handles on the Forth stack: tagged so a stray number is not taken for one. */
@@ -116,6 +141,7 @@ struct px_sconn {
 	struct ev_io io;
 	struct ev_timer timer;		/* idle timeout while pooled */
 	struct px_worker *w;
+	struct px_wgen *g;		/* the generation its pool and backend index refer to */
 	struct px_conn *owner;		/* NULL while idle */
 	struct px_sconn *next, **prevp;	/* the idle list */
 	int pool, backend;
@@ -165,21 +191,53 @@ static inline void px_gauge_add(int64_t *g, int64_t d)
 
 struct px_listener {
 	struct ev_io io;
-	struct px_worker *w;
+	struct px_wgen *g;
 	const struct px_listener_cfg *cfg;
 };
 
-struct px_worker {
-	struct px_vmctx ctx;
-	int id;
-	pthread_t thread;
-	struct ev_loop *loop;
+/* ---- configuration generations (gen.c) ----
+ * Every successful load (start, reload, admin snippet) makes a generation: a configuration
+ * and the main VM that built it (its history is the sources a next generation replays).
+ * Each worker has its own view of it (struct px_wgen): its VM for routing words, pickers,
+ * idle backend connections, counters and listening sockets. A connection holds the view it
+ * started with until its exchange is over; new requests take the worker's current one. */
+struct px_gen {
+	int refs;			/* [atomic] the server's while current, each worker view's */
+	uint64_t id;			/* 1, 2, ... */
 	struct px_config *cfg;
 	afd_vm *vm;
+	struct px_vmctx *ctx;
+	struct sink *sink;		/* where vm writes (gen.c) */
+	bool has_route;			/* defines handle-http-request: workers need a VM */
+	char origin[16];		/* start, reload, admin */
+	double loaded_at;		/* Unix time */
+	uint64_t build_ns;		/* how long building it took */
+	uint64_t swap_ns;		/* and making it live in every worker */
+};
+
+struct px_wgen {
+	struct px_gen *gen;
+	struct px_config *cfg;		/* gen->cfg */
+	struct px_worker *w;
+	int refs;			/* 1 while current + connections using it */
+	afd_vm *vm;			/* NULL without a routing word */
+	struct px_vmctx ctx;
 	afd_cell route_xt;		/* handle-http-request, or 0 */
-	struct lb_picker *pickers;	/* one per pool */
-	struct px_listener *listeners;
-	struct px_sconn ***idle;	/* [pool][backend]: list of idle connections */
+	struct lb_picker *pickers;	/* [pool] */
+	struct px_sconn ***idle;	/* [pool][backend]: idle connections to backends */
+	struct px_listener *listeners;	/* [listener] */
+	struct px_stats stats;		/* metrics.c */
+	struct px_stats snap;		/* the counters when it stopped being current */
+	bool has_snap;
+	int err;			/* preparing it failed: -errno */
+};
+
+struct px_worker {
+	int id, nworkers;
+	pthread_t thread;
+	struct ev_loop *loop;
+	struct px_wgen *cur;		/* the current generation, as this worker sees it */
+	struct px_server *srv;
 	struct px_buf *freebufs;
 	int nfreebufs;
 	struct http_msg msg;		/* scratch for parsing */
@@ -192,10 +250,30 @@ struct px_worker {
 	const struct http_msg *routing_msg;
 	struct px_live *live;		/* client connections open now */
 	bool draining;			/* SIGTERM: no new connections; ends when live is empty */
+	bool soft_drain;		/* upgrade: idle clients get Connection: close, not a cut */
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
-	struct px_stats stats;		/* metrics.c */
 };
+
+/* The serving process's control plane: the current generation and how it changes. */
+struct px_server {
+	pthread_mutex_t mu;		/* the current generation: held by swaps and scrapes */
+	pthread_mutex_t ctl;		/* one change at a time (admin, reload, upgrade) */
+	pthread_mutex_t wait_mu;	/* with cv: */
+	pthread_cond_t cv;		/* workers answered a prepare or adopt */
+	int waiting;			/* answers still expected */
+	struct px_gen *cur;
+	struct px_worker *ws;
+	int nworkers;
+	struct px_vmctx *start;		/* the main VM's: sources for reload */
+	uint64_t next_id;
+	uint64_t reloads, reload_failures, admin_commands;	/* [atomic] */
+	double start_time;
+	int upgrade_fd;			/* -1, or the pipe an upgraded process reports on */
+	bool upgraded;			/* a new process serves: drain and exit */
+};
+/* Start the executable again with the listening sockets; 0 once it serves. */
+int px_upgrade(struct px_server *srv, char *err, size_t errcap);
 
 /* config.c: the configuration and the words that build it */
 struct px_config *px_config_new(void);
@@ -211,42 +289,81 @@ uint32_t px_conn_client_ip(const struct px_conn *c);
 
 /* metrics.c: the counters and GET /metrics (Prometheus text format 0.0.4) */
 struct px_metrics;
-int px_stats_init(struct px_worker *w);
-void px_stats_fini(struct px_worker *w);
-void px_observe_latency(struct px_worker *w, int pool, int backend, uint64_t ns);
+int px_stats_init(struct px_stats *s, const struct px_config *cfg);
+void px_stats_fini(struct px_stats *s, const struct px_config *cfg);
+int px_stats_copy(struct px_stats *dst, const struct px_stats *src, const struct px_config *cfg);
+/* Add src's counters (less base's, if given) into dst, matched by identity. */
+void px_stats_fold(struct px_stats *dst, const struct px_config *dcfg, const struct px_stats *src,
+		   const struct px_stats *base, const struct px_config *scfg);
+void px_observe_latency(struct px_wgen *g, int pool, int backend, uint64_t ns);
 /* Bind the metrics address (if configured; else *mp is NULL) and serve it from a thread. */
-int px_metrics_start(struct px_config *cfg, struct px_worker *ws, int n,
-		     struct px_metrics **mp);
+int px_metrics_start(struct px_server *srv, struct px_metrics **mp);
 void px_metrics_stop(struct px_metrics *m);
 int px_metrics_option(struct px_vmctx *ctx, const char *addr_port);	/* --metrics */
 
 /* serve.c */
 int px_serve(struct px_vmctx *ctx);	/* blocks until SIGINT or SIGTERM */
-/* Can this configuration be served? Problems are written to stderr; 0 or a THROW code. */
-int px_config_check(const struct px_config *cfg);
+/* Can this configuration be served? Problems are written to out; 0 or a THROW code. */
+int px_config_check(const struct px_config *cfg, FILE *out);
+
+/* gen.c */
+/* Build a generation aside: from the sources (reload, snippet NULL) or the current
+ * generation's history plus snippet. Output of the snippet goes to out (may be NULL).
+ * NULL on failure, with the reason in err. */
+struct px_gen *px_gen_build(struct px_server *srv, const char *snippet, size_t len,
+			    const char *origin, FILE *out, char *err, size_t errcap);
+void px_gen_put(struct px_gen *g);
+/* Make g current in every worker (consumes the reference); 0, or -errno with err set. */
+int px_gen_commit(struct px_server *srv, struct px_gen *g, char *err, size_t errcap);
+int px_reload(struct px_server *srv, const char *origin, char *err, size_t errcap);
+struct px_gen *px_gen_first(struct px_vmctx *ctx);	/* the start: the main VM's own */
+/* For each backend of cfg: the index of the same backend in prev (pool name, address,
+ * port; a server listed twice matches in order), or -1. map[p][b]; free with px_map_free. */
+int **px_map_backends(const struct px_config *cfg, const struct px_config *prev);
+void px_map_free(int **map, const struct px_config *cfg);
+int px_map_listener(const struct px_config *cfg, const struct px_listener_cfg *l);
+int px_map_pool(const struct px_config *cfg, const char *name);
+void px_wgen_put(struct px_wgen *g);		/* on its worker's thread */
+struct px_wgen *px_wgen_switch(struct px_wgen *from, int *listener);	/* a new request */
+
+/* admin.c: the admin socket and the operator's words */
+struct px_admin;
+int px_admin_start(struct px_server *srv, const char *path, struct px_admin **ap);
+void px_admin_stop(struct px_admin *a);
+int px_register_admin_words(afd_vm *vm, struct px_vmctx *ctx);
+void px_admin_mark(struct px_vmctx *ctx);	/* before a change: what it is compared with */
 
 /* health.c */
-int px_health_start(struct px_worker *w, int nworkers);
+int px_health_start(struct px_worker *w);	/* for w->cur */
 void px_health_stop(struct px_worker *w);
 void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const char *why);
 void px_health_passive(struct px_config *cfg, int pool, int backend, bool ok);
 
 /* worker.c */
-int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *cfg,
-		   afd_vm *main_vm);
+int px_worker_init(struct px_worker *w, int id, struct px_server *srv);
+/* A worker's view of generation gen: built (VM, listening sockets) without touching the
+ * running one, then adopted. Both on the worker's thread, or before it starts. */
+struct px_wgen *px_wgen_prepare(struct px_worker *w, struct px_gen *gen);
+void px_wgen_adopt(struct px_worker *w, struct px_wgen *g);
+void px_wgen_discard(struct px_wgen *g);
 int px_worker_start(struct px_worker *w);
 void px_worker_stop(struct px_worker *w);
 void px_worker_fini(struct px_worker *w);
-void px_worker_drain(struct px_worker *w);	/* from another thread */
+/* From another thread: stop accepting, end when the connections are done. soft (upgrade):
+ * idle keep-alive clients are not cut but told Connection: close on their next answer. */
+void px_worker_drain(struct px_worker *w, bool soft);
+int px_listen_new(const struct px_listener_cfg *l);	/* a listening socket, or -errno */
+/* A listening socket for l: one handed over by the process upgraded from, or a new one. */
+int px_listen_fd(struct px_server *srv, const struct px_listener_cfg *l);
 void px_thread_loop(struct ev_loop *loop);	/* run a loop, signals to the main thread */
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup);
 ssize_t px_buf_send(int fd, struct px_buf *b, uint32_t upto, bool *ready);
 int px_connect(struct px_worker *w, const struct lb_backend *b);	/* fd or -errno */
-struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend);	/* NULL: errno */
+struct px_sconn *px_sconn_open(struct px_wgen *g, int pool, int backend);	/* NULL: errno */
 void px_sconn_close(struct px_sconn *s);
-struct px_sconn *px_idle_take(struct px_worker *w, int pool, int backend);
+struct px_sconn *px_idle_take(struct px_wgen *g, int pool, int backend);
 void px_idle_put(struct px_sconn *s);
 void px_http_server_event(struct px_conn *c);	/* s->rd / s->wr changed */
 uint64_t px_rand(struct px_worker *w);
@@ -256,18 +373,17 @@ void px_live_add(struct px_worker *w, struct px_live *l, void (*close)(void *),
 void px_live_del(struct px_live *l);
 
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */
-void px_http_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		    uint32_t client_ip);
-void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		   uint32_t client_ip);
-void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l);
+void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip);
+void px_tcp_accept(struct px_listener *l, int fd, uint32_t client_ip);
+void px_static_accept(struct px_listener *l, int fd);
 
 /* policy.c (policy.h): rate limits, access lists, geo tables, circuit breakers. The hooks
  * of the data path: a status to answer (0: go on); accept: true to close the connection. */
 struct px_policy;
 void px_policy_free(struct px_policy *p);
 int px_register_policy_words(afd_vm *vm, struct px_vmctx *ctx);
-int px_policy_request(struct px_worker *w, const struct px_listener_cfg *l, uint32_t ip);
+int px_policy_request(struct px_config *cfg, const struct px_listener_cfg *l, uint32_t ip,
+		      uint64_t now);
 bool px_policy_accept(struct px_config *cfg, const struct px_listener_cfg *l, uint32_t ip);
 /* A request to a backend concluded with this status, 0 if it failed (circuit breaker). */
 void px_policy_backend_result(struct px_config *cfg, int pool, int backend, int status);
@@ -275,7 +391,7 @@ char *px_policy_metrics(struct px_config *cfg);	/* Prometheus text, malloc'd, or
 
 /* route.c: ask Forth's handle-http-request which backend; -1 for the default pool. Returns
  * 0, a status the proxy answers itself (http-respond), or -EINVAL (the word failed). */
-int px_route(struct px_worker *w, struct px_conn *c, const char *buf, const struct http_msg *m,
+int px_route(struct px_wgen *g, struct px_conn *c, const char *buf, const struct http_msg *m,
 	     int *pool, int *backend);
 
 #endif

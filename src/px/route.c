@@ -101,7 +101,7 @@ static int r_next_backend(afd_vm *vm, void *ctx)
 	uint32_t ip = x->w->routing ? px_conn_client_ip(x->w->routing) : 0;
 	struct lb_key key = { .hash = lb_hash(&ip, sizeof(ip), 0),
 			      .rand = px_rand(x->w), .now_ns = ev_now(x->w->loop) };
-	struct lb_backend *b = lb_pick(&x->w->pickers[i], &key, NULL);
+	struct lb_backend *b = lb_pick(&x->g->pickers[i], &key, NULL);
 	return afd_push(vm, b ? PX_BACKEND_TAG | ((afd_cell)i << 24) | b->index : 0);
 }
 
@@ -156,17 +156,18 @@ int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx)
 /* Run handle-http-request ( packet -- action ) for one request. The action is a backend
  * (next-backend), a pool (get-pool), 0 for the listener's own pool, or a status to answer
  * (http-respond): then that status is returned. */
-int px_route(struct px_worker *w, struct px_conn *c, const char *buf, const struct http_msg *m,
+int px_route(struct px_wgen *g, struct px_conn *c, const char *buf, const struct http_msg *m,
 	     int *pool, int *backend)
 {
-	afd_vm *vm = w->vm;
+	struct px_worker *w = g->w;
+	afd_vm *vm = g->vm;
 	w->routing = c;
 	w->routing_buf = buf;
 	w->routing_msg = m;
 	afd_cell action = 0;
 	int err = afd_push(vm, PACKET_TAG);
 	if (!err)
-		err = afd_execute(vm, w->route_xt);
+		err = afd_execute(vm, g->route_xt);
 	if (!err)
 		err = afd_pop(vm, &action);
 	while (afd_depth(vm) > 0) {	/* a word that leaves more behind must not leak */
@@ -187,5 +188,5 @@ int px_route(struct px_worker *w, struct px_conn *c, const char *buf, const stru
 	} else if (action != 0) {
 		return -EINVAL;
 	}
-	return *pool < w->cfg->npools ? 0 : -EINVAL;
+	return *pool < g->cfg->npools ? 0 : -EINVAL;
 }

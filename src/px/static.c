@@ -12,6 +12,7 @@
 struct px_static {
 	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
+	struct px_wgen *g;		/* its generation (the body lives there) */
 	const struct px_listener_cfg *l;
 	struct ev_io io;
 	struct ev_timer timer;
@@ -19,6 +20,7 @@ struct px_static {
 	uint64_t skip;			/* request body bytes still to discard */
 	struct http_chunked chunk;
 	bool chunked, keepalive, closing;
+	bool closed;			/* events of its last batch may still come: ignored */
 };
 
 static void static_close(struct px_static *s);
@@ -27,12 +29,16 @@ static void static_free(void *p) { free(p); }
 
 static void static_close(struct px_static *s)
 {
+	if (s->closed)
+		return;
+	s->closed = true;
 	px_live_del(&s->live);
 	ev_io_set(s->w->loop, &s->io, 0);
 	ev_timer_stop(s->w->loop, &s->timer);
 	close(s->io.fd);
 	px_buf_put(s->w, s->in);
 	px_buf_put(s->w, s->out);
+	px_wgen_put(s->g);
 	px_bury(s->w, s, static_free);
 }
 
@@ -102,6 +108,8 @@ static int serve(struct px_static *s)
 static void on_static(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct px_static *s = io->data;
+	if (s->closed)
+		return;
 	if ((events & EV_READ) && !s->closing) {
 		if (!s->in && !(s->in = px_buf_get(s->w))) {
 			static_close(s);
@@ -148,7 +156,7 @@ static void on_static(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		s->in = NULL;
 	}
 	ev_io_set(loop, io, pending ? EV_WRITE : EV_READ);
-	ev_timer_in(loop, &s->timer, s->w->cfg->idle_timeout_ns);
+	ev_timer_in(loop, &s->timer, s->g->cfg->idle_timeout_ns);
 }
 
 static void on_static_timeout(struct ev_loop *loop, struct ev_timer *t)
@@ -167,18 +175,21 @@ static void live_drain(void *p)
 		s->closing = true;
 }
 
-void px_static_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l)
+void px_static_accept(struct px_listener *l, int fd)
 {
+	struct px_worker *w = l->g->w;
 	struct px_static *s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
 		return;
 	}
 	s->w = w;
-	s->l = l;
+	s->g = l->g;
+	s->g->refs++;
+	s->l = l->cfg;
 	ev_io_init(&s->io, fd, on_static, s);
 	ev_timer_init(&s->timer, on_static_timeout, s);
 	px_live_add(w, &s->live, live_close, live_drain);
 	ev_io_set(w->loop, &s->io, EV_READ);
-	ev_timer_in(w->loop, &s->timer, w->cfg->client_timeout_ns);
+	ev_timer_in(w->loop, &s->timer, s->g->cfg->client_timeout_ns);
 }

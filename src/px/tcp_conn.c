@@ -17,6 +17,7 @@
 struct px_tcp {
 	struct px_live live;		/* first: the worker's list of open connections */
 	struct px_worker *w;
+	struct px_wgen *g;		/* its generation, for its whole life */
 	const struct px_listener_cfg *l;
 	struct px_lstats *ls;		/* its listener's counters (metrics.c) */
 	struct ev_io c, s;
@@ -38,14 +39,14 @@ static void tcp_pump(struct px_tcp *t);
 static void tcp_fault(struct px_tcp *t)
 {
 	if (t->backend >= 0)
-		px_count(&t->w->stats.backends[t->pool][t->backend].failures, 1);
+		px_count(&t->g->stats.backends[t->pool][t->backend].failures, 1);
 }
 
 static void tcp_release(struct px_tcp *t)
 {
 	if (t->backend >= 0) {
-		struct lb_backend *b = &t->w->cfg->pools[t->pool]->backends[t->backend];
-		__atomic_sub_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		struct lb_backend *b = &t->g->cfg->pools[t->pool]->backends[t->backend];
+		__atomic_sub_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 		t->backend = -1;
 	}
 	if (t->s.fd >= 0) {
@@ -66,12 +67,12 @@ static int tcp_attach(struct px_tcp *t)
 	while (t->ntried < MAX_TRIED) {
 		struct lb_key key = { .hash = lb_hash(&t->client_ip, sizeof(t->client_ip), 0),
 				      .rand = px_rand(w), .now_ns = ev_now(w->loop) };
-		struct lb_backend *b = lb_pick(&w->pickers[t->pool], &key, tried);
+		struct lb_backend *b = lb_pick(&t->g->pickers[t->pool], &key, tried);
 		if (!b)
 			break;
 		t->tried[t->ntried++] = (int16_t)b->index;
 		tried[b->index / 64] |= 1ull << (b->index % 64);
-		struct px_bstats *bs = &w->stats.backends[t->pool][b->index];
+		struct px_bstats *bs = &t->g->stats.backends[t->pool][b->index];
 		px_count(&bs->requests, 1);
 		int fd = px_connect(w, b);
 		if (fd < 0) {
@@ -86,14 +87,14 @@ static int tcp_attach(struct px_tcp *t)
 			continue;
 		}
 		t->backend = (int)b->index;
-		__atomic_add_fetch(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->st->active, 1, __ATOMIC_RELAXED);
 		if (t->ntried > 1)	/* another backend failed this connection before */
-			px_count(&w->stats.pools[t->pool].retries, 1);
+			px_count(&t->g->stats.pools[t->pool].retries, 1);
 		t->connected = t->s_rd = t->s_wr = t->s_hup = false;
-		ev_timer_in(w->loop, &t->timer, w->cfg->connect_timeout_ns);
+		ev_timer_in(w->loop, &t->timer, t->g->cfg->connect_timeout_ns);
 		return 0;
 	}
-	px_count(&w->stats.pools[t->pool].no_backend, 1);
+	px_count(&t->g->stats.pools[t->pool].no_backend, 1);
 	return -EAGAIN;
 }
 
@@ -133,7 +134,7 @@ static bool tcp_connected(struct px_tcp *t)
 		return false;
 	}
 	t->connected = true;
-	ev_timer_in(t->w->loop, &t->timer, t->w->cfg->tcp_idle_ns);
+	ev_timer_in(t->w->loop, &t->timer, t->g->cfg->tcp_idle_ns);
 	return true;
 }
 
@@ -211,7 +212,7 @@ static void tcp_pump(struct px_tcp *t)
 			return;
 		if (!up && !down)
 			return;
-		ev_timer_in(t->w->loop, &t->timer, t->w->cfg->tcp_idle_ns);
+		ev_timer_in(t->w->loop, &t->timer, t->g->cfg->tcp_idle_ns);
 	}
 	t->kicked = true;	/* a long stream: let the others run, then go on */
 	ev_timer_in(t->w->loop, &t->timer, 0);
@@ -250,7 +251,7 @@ static void on_tcp_timeout(struct ev_loop *loop, struct ev_timer *timer)
 	struct px_tcp *t = timer->data;
 	if (t->kicked) {
 		t->kicked = false;
-		ev_timer_in(loop, &t->timer, t->w->cfg->tcp_idle_ns);
+		ev_timer_in(loop, &t->timer, t->g->cfg->tcp_idle_ns);
 		tcp_pump(t);
 		return;
 	}
@@ -264,6 +265,8 @@ static void tcp_free(void *p) { free(p); }
 static void tcp_close(struct px_tcp *t)
 {
 	struct px_worker *w = t->w;
+	if (t->closed)
+		return;
 	t->closed = true;
 	px_live_del(&t->live);
 	px_gauge_add(&t->ls->active, -1);
@@ -273,22 +276,25 @@ static void tcp_close(struct px_tcp *t)
 	px_buf_put(w, t->up);
 	px_buf_put(w, t->down);
 	t->up = t->down = NULL;
+	px_wgen_put(t->g);
 	px_bury(w, t, tcp_free);
 }
 
 static void live_close(void *t) { tcp_close(t); }
 
-void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
-		   uint32_t client_ip)
+void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip)
 {
+	struct px_worker *w = li->g->w;
+	const struct px_listener_cfg *l = li->cfg;
 	struct px_tcp *t = calloc(1, sizeof(*t));
 	if (!t) {
 		close(fd);
 		return;
 	}
 	t->w = w;
+	t->g = li->g;
 	t->l = l;
-	t->ls = &w->stats.listeners[l - w->cfg->listeners];
+	t->ls = &t->g->stats.listeners[li - t->g->listeners];
 	t->pool = l->pool;
 	t->backend = -1;
 	t->client_ip = client_ip;
@@ -296,13 +302,14 @@ void px_tcp_accept(struct px_worker *w, int fd, const struct px_listener_cfg *l,
 	ev_io_init(&t->s, -1, on_tcp_server, t);
 	ev_timer_init(&t->timer, on_tcp_timeout, t);
 	if (t->pool >= 0)
-		px_count(&w->stats.pools[t->pool].requests, 1);
+		px_count(&t->g->stats.pools[t->pool].requests, 1);
 	if (t->pool < 0 || ev_io_set(w->loop, &t->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0 ||
 	    tcp_attach(t) < 0) {
 		close(fd);
 		free(t);
 		return;
 	}
+	t->g->refs++;
 	px_live_add(w, &t->live, live_close, NULL);	/* an L4 stream ends when its ends do */
 	px_gauge_add(&t->ls->active, 1);
 	t->c_rd = true;		/* data may have come with the connection */

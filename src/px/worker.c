@@ -171,7 +171,7 @@ int px_connect(struct px_worker *w, const struct lb_backend *b)
 	return fd;
 }
 
-static int listen_on(const struct px_listener_cfg *l)
+int px_listen_new(const struct px_listener_cfg *l)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -192,22 +192,22 @@ static int listen_on(const struct px_listener_cfg *l)
 static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct px_listener *l = io->data;
-	for (int i = 0; i < 64; i++) {	/* bounded: other listeners get their turn */
+	for (int i = 0; i < 64 && io->fd >= 0; i++) {	/* bounded: other listeners get a turn */
 		struct sockaddr_in sa;
 		socklen_t len = sizeof(sa);
 		int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;	/* EAGAIN, or a transient error (EMFILE...): try again later */
-		if (px_policy_accept(l->w->cfg, l->cfg, ntohl(sa.sin_addr.s_addr))) {
+		if (px_policy_accept(l->g->cfg, l->cfg, ntohl(sa.sin_addr.s_addr))) {
 			close(fd);	/* an access list refuses it: not a byte read */
 			continue;
 		}
-		px_count(&l->w->stats.listeners[l - l->w->listeners].accepted, 1);
+		px_count(&l->g->stats.listeners[l - l->g->listeners].accepted, 1);
 		set_nodelay(fd);
 		switch (l->cfg->mode) {
-		case PX_HTTP: px_http_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
-		case PX_TCP: px_tcp_accept(l->w, fd, l->cfg, ntohl(sa.sin_addr.s_addr)); break;
-		case PX_STATIC: px_static_accept(l->w, fd, l->cfg); break;
+		case PX_HTTP: px_http_accept(l, fd, ntohl(sa.sin_addr.s_addr)); break;
+		case PX_TCP: px_tcp_accept(l, fd, ntohl(sa.sin_addr.s_addr)); break;
+		case PX_STATIC: px_static_accept(l, fd); break;
 		}
 	}
 }
@@ -262,9 +262,10 @@ static void on_sconn_idle_timeout(struct ev_loop *loop, struct ev_timer *t)
 	px_sconn_close(t->data);
 }
 
-struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend)
+struct px_sconn *px_sconn_open(struct px_wgen *g, int pool, int backend)
 {
-	int fd = px_connect(w, &w->cfg->pools[pool]->backends[backend]);
+	struct px_worker *w = g->w;
+	int fd = px_connect(w, &g->cfg->pools[pool]->backends[backend]);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
@@ -276,6 +277,7 @@ struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend)
 		return NULL;
 	}
 	s->w = w;
+	s->g = g;
 	s->pool = pool;
 	s->backend = backend;
 	ev_io_init(&s->io, fd, on_sconn, s);
@@ -290,55 +292,258 @@ struct px_sconn *px_sconn_open(struct px_worker *w, int pool, int backend)
 	return s;
 }
 
-struct px_sconn *px_idle_take(struct px_worker *w, int pool, int backend)
+struct px_sconn *px_idle_take(struct px_wgen *g, int pool, int backend)
 {
-	struct px_sconn *s = w->idle[pool][backend];
+	struct px_sconn *s = g->idle[pool][backend];
 	if (!s)
 		return NULL;
 	idle_unlink(s);
-	ev_timer_stop(w->loop, &s->timer);
+	ev_timer_stop(g->w->loop, &s->timer);
 	return s;
 }
 
+static void idle_link(struct px_sconn *s)
+{
+	struct px_sconn **head = &s->g->idle[s->pool][s->backend];
+	s->next = *head;
+	if (s->next)
+		s->next->prevp = &s->next;
+	s->prevp = head;
+	*head = s;
+}
+
+/* Kept for the next request, in the current generation only (one that is going away
+ * would close it soon anyway). */
 void px_idle_put(struct px_sconn *s)
 {
 	struct px_worker *w = s->w;
 	s->owner = NULL;
-	s->next = w->idle[s->pool][s->backend];
-	if (s->next)
-		s->next->prevp = &s->next;
-	s->prevp = &w->idle[s->pool][s->backend];
-	w->idle[s->pool][s->backend] = s;
-	ev_timer_in(w->loop, &s->timer, w->cfg->backend_idle_ns);
+	if (s->g != w->cur) {
+		px_sconn_close(s);
+		return;
+	}
+	idle_link(s);
+	ev_timer_in(w->loop, &s->timer, s->g->cfg->backend_idle_ns);
 }
 
-/* ---- the worker's Forth VM: the main VM's sources replayed ---- */
+/* ---- generations, as this worker sees them ---- */
 static void vm_discard(void *host, const char *buf, size_t len) {}
 
-static int worker_vm(struct px_worker *w, afd_vm *main_vm)
+/* The generation's sources replayed: the same word definitions as its main VM. */
+static int wgen_vm(struct px_wgen *g)
 {
-	struct afd_opts o = { .sz = sizeof(o), .write = vm_discard };
-	w->vm = afd_new(&o);
-	if (!w->vm)
+	afd_vm *h = g->gen->vm ? g->gen->vm : g->w->srv->start->vm;
+	struct afd_opts o = { .sz = sizeof(o), .write = vm_discard,
+			      .data_size = g->w->srv->start->data_size };
+	if (!(g->vm = afd_new(&o)))
 		return -ENOMEM;
-	afd_set_history(w->vm, 0);
-	w->ctx.cfg = w->cfg;
-	w->ctx.w = w;
-	w->ctx.vm = w->vm;
-	px_register_words(w->vm, &w->ctx);
+	afd_set_history(g->vm, 0);
+	g->ctx.cfg = g->cfg;
+	g->ctx.w = g->w;
+	g->ctx.g = g;
+	g->ctx.vm = g->vm;
+	if (px_register_words(g->vm, &g->ctx) < 0)
+		return -ENOMEM;
 	const char *name, *text;
 	size_t len;
-	int n = afd_history(main_vm, 0, &name, &text, &len);
+	int n = afd_history(h, 0, &name, &text, &len);
 	for (int i = 0; i < n; i++) {
-		afd_history(main_vm, i, &name, &text, &len);
-		int err = afd_eval(w->vm, text, len, name);
-		if (err && err != AFD_THROW_BYE)
-			break;	/* handle-requests ends the replay with BYE, as in the main VM */
+		afd_history(h, i, &name, &text, &len);
+		int err = afd_eval(g->vm, text, len, name);
+		if (err && err != AFD_THROW_BYE) {	/* BYE: handle-requests ends a source */
+			char msg[512];
+			afd_format_error(g->vm, msg, sizeof(msg));
+			fprintf(stderr, "afd: worker %d: replaying %s: %s\n", g->w->id, name, msg);
+		}
 	}
-	afd_cell xt = afd_find(w->vm, "handle-http-request", 19);
-	w->route_xt = xt > 0 ? xt : 0;
-	afd_set_max_steps(w->vm, 1000000);	/* a routing word must not hang a worker */
+	afd_cell xt = afd_find(g->vm, "handle-http-request", 19);
+	g->route_xt = xt > 0 ? xt : 0;
+	afd_set_max_steps(g->vm, 1000000);	/* a routing word must not hang a worker */
 	return 0;
+}
+
+static void wgen_free(struct px_wgen *g)
+{
+	struct px_config *cfg = g->cfg;
+	for (int i = 0; g->listeners && i < cfg->nlisteners; i++)
+		if (g->listeners[i].io.fd >= 0) {
+			ev_io_set(g->w->loop, &g->listeners[i].io, 0);
+			close(g->listeners[i].io.fd);
+		}
+	for (int p = 0; g->idle && p < cfg->npools; p++) {
+		for (uint32_t b = 0; g->idle[p] && b < cfg->pools[p]->n; b++)
+			while (g->idle[p][b])
+				px_sconn_close(g->idle[p][b]);
+		free(g->idle[p]);
+	}
+	for (int p = 0; g->pickers && p < cfg->npools; p++)
+		lb_picker_fini(&g->pickers[p]);
+	free(g->idle);
+	free(g->pickers);
+	free(g->listeners);
+	px_stats_fini(&g->stats, cfg);
+	if (g->has_snap)
+		px_stats_fini(&g->snap, cfg);
+	afd_free(g->vm);
+	px_gen_put(g->gen);
+	free(g);
+}
+
+static void wgen_free_cb(void *g) { wgen_free(g); }
+
+struct px_wgen *px_wgen_prepare(struct px_worker *w, struct px_gen *gen)
+{
+	struct px_wgen *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	struct px_config *cfg = gen->cfg;
+	__atomic_add_fetch(&gen->refs, 1, __ATOMIC_RELAXED);
+	g->gen = gen;
+	g->cfg = cfg;
+	g->w = w;
+	g->refs = 1;
+	g->pickers = calloc((size_t)cfg->npools + 1, sizeof(*g->pickers));
+	g->idle = calloc((size_t)cfg->npools + 1, sizeof(*g->idle));
+	g->listeners = calloc((size_t)cfg->nlisteners + 1, sizeof(*g->listeners));
+	if (!g->pickers || !g->idle || !g->listeners || px_stats_init(&g->stats, cfg) < 0) {
+		g->err = -ENOMEM;
+		return g;
+	}
+	for (int i = 0; i < cfg->nlisteners; i++)
+		g->listeners[i].io.fd = -1;
+	for (int p = 0; p < cfg->npools; p++) {
+		lb_picker_init(&g->pickers[p], cfg->pools[p]);
+		if (!(g->idle[p] = calloc(cfg->pools[p]->n + 1, sizeof(**g->idle)))) {
+			g->err = -ENOMEM;
+			return g;
+		}
+	}
+	/* addresses the running generation does not listen on yet: open them now, so a port
+	 * in use fails the change before anything else changed */
+	const struct px_config *old = w->cur ? w->cur->cfg : NULL;
+	for (int i = 0; i < cfg->nlisteners; i++) {
+		struct px_listener *l = &g->listeners[i];
+		l->g = g;
+		l->cfg = &cfg->listeners[i];
+		if (w->draining || px_map_listener(old, l->cfg) >= 0)
+			continue;
+		int fd = px_listen_fd(w->srv, l->cfg);
+		if (fd < 0) {
+			g->err = fd;
+			return g;
+		}
+		ev_io_init(&l->io, fd, on_accept, l);
+	}
+	if (gen->has_route)
+		g->err = wgen_vm(g);
+	return g;
+}
+
+void px_wgen_discard(struct px_wgen *g)
+{
+	if (g)
+		wgen_free(g);
+}
+
+/* The last connection of a generation that is no longer current is gone: what it counted
+ * since it stopped being current goes to the current one, then it is freed (after this
+ * event batch: a pending event may still name one of its listeners). */
+void px_wgen_put(struct px_wgen *g)
+{
+	if (--g->refs > 0)
+		return;
+	struct px_worker *w = g->w;
+	if (g->has_snap && w->cur && w->cur != g)
+		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, &g->snap, g->cfg);
+	px_bury(w, g, wgen_free_cb);
+}
+
+/* For each backend of the old pool, its index in the new one or -1: map inverted. */
+static int *invert(const int *map, uint32_t n, uint32_t oldn)
+{
+	int *inv = malloc((oldn + 1) * sizeof(*inv));
+	if (!inv)
+		return NULL;
+	for (uint32_t i = 0; i < oldn; i++)
+		inv[i] = -1;
+	for (uint32_t k = 0; map && k < n; k++)
+		if (map[k] >= 0)
+			inv[map[k]] = (int)k;
+	return inv;
+}
+
+void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
+{
+	struct px_wgen *old = w->cur;
+	const struct px_config *cfg = g->cfg;
+	if (old) {
+		/* counters go on from where they were */
+		px_stats_fold(&g->stats, cfg, &old->stats, NULL, old->cfg);
+		if (px_stats_copy(&old->snap, &old->stats, old->cfg) == 0)
+			old->has_snap = true;
+		/* listening sockets of addresses kept: the same socket, never a moment unbound */
+		for (int i = 0; i < old->cfg->nlisteners; i++) {
+			struct px_listener *ol = &old->listeners[i];
+			int k = px_map_listener(cfg, ol->cfg);
+			if (ol->io.fd < 0)
+				continue;
+			ev_io_set(w->loop, &ol->io, 0);
+			if (k >= 0 && g->listeners[k].io.fd < 0 && !w->draining)
+				ev_io_init(&g->listeners[k].io, ol->io.fd, on_accept, &g->listeners[k]);
+			else
+				close(ol->io.fd);
+			ol->io.fd = -1;
+		}
+		/* idle backend connections of backends kept */
+		int **map = px_map_backends(cfg, old->cfg);
+		for (int p = 0; p < old->cfg->npools; p++) {
+			int np = px_map_pool(cfg, old->cfg->pools[p]->name);
+			int *inv = np >= 0 && map && map[np] ? invert(map[np], cfg->pools[np]->n,
+								       old->cfg->pools[p]->n) : NULL;
+			for (uint32_t b = 0; b < old->cfg->pools[p]->n; b++) {
+				int nb = inv ? inv[b] : -1;
+				while (old->idle[p][b]) {
+					struct px_sconn *s = old->idle[p][b];
+					if (nb < 0) {
+						px_sconn_close(s);
+						continue;
+					}
+					idle_unlink(s);
+					s->g = g;
+					s->pool = np;
+					s->backend = nb;
+					idle_link(s);
+				}
+			}
+			free(inv);
+		}
+		px_map_free(map, cfg);
+		px_health_stop(w);
+	}
+	for (int i = 0; i < cfg->nlisteners; i++)
+		if (g->listeners[i].io.fd >= 0)
+			ev_io_set(w->loop, &g->listeners[i].io, EV_READ);
+	w->cur = g;
+	if (px_health_start(w) < 0)
+		fprintf(stderr, "afd: worker %d: no memory for health checks\n", w->id);
+	if (old)
+		px_wgen_put(old);
+}
+
+/* A connection between two requests moves to the current generation if its listener is
+ * still there; *listener becomes its index in the new one. */
+struct px_wgen *px_wgen_switch(struct px_wgen *from, int *listener)
+{
+	struct px_wgen *cur = from->w->cur;
+	if (cur == from || !cur)
+		return from;
+	int k = px_map_listener(cur->cfg, &from->cfg->listeners[*listener]);
+	if (k < 0)
+		return from;
+	*listener = k;
+	cur->refs++;
+	px_wgen_put(from);
+	return cur;
 }
 
 /* The body of every proxy thread: its loop, with signals left to the main thread. */
@@ -356,43 +561,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int px_worker_init(struct px_worker *w, int id, int nworkers, struct px_config *cfg,
-		   afd_vm *main_vm)
+int px_worker_init(struct px_worker *w, int id, struct px_server *srv)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
-	w->cfg = cfg;
+	w->nworkers = srv->nworkers;
+	w->srv = srv;
 	w->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)id << 32) ^ ev_clock();
 	w->loop = ev_loop_new();
 	if (!w->loop)
 		return -ENOMEM;
 	ev_timer_init(&w->reaper, reap, w);
-	int err = px_stats_init(w);
-	if (err)
-		return err;
-	w->pickers = calloc((size_t)cfg->npools + 1, sizeof(*w->pickers));
-	w->idle = calloc((size_t)cfg->npools + 1, sizeof(*w->idle));
-	w->listeners = calloc((size_t)cfg->nlisteners + 1, sizeof(*w->listeners));
-	if (!w->pickers || !w->idle || !w->listeners)
-		return -ENOMEM;
-	for (int p = 0; p < cfg->npools; p++) {
-		w->pickers[p].pool = cfg->pools[p];
-		w->idle[p] = calloc(LB_MAX_BACKENDS, sizeof(**w->idle));
-		if (!w->idle[p])
-			return -ENOMEM;
-	}
-	for (int i = 0; i < cfg->nlisteners; i++) {
-		int fd = listen_on(&cfg->listeners[i]);
-		if (fd < 0)
-			return fd;
-		w->listeners[i].w = w;
-		w->listeners[i].cfg = &cfg->listeners[i];
-		ev_io_init(&w->listeners[i].io, fd, on_accept, &w->listeners[i]);
-		if ((err = ev_io_set(w->loop, &w->listeners[i].io, EV_READ)))
-			return err;
-	}
-	err = px_health_start(w, nworkers);
-	return err ? err : worker_vm(w, main_vm);
+	return 0;
 }
 
 int px_worker_start(struct px_worker *w)
@@ -407,11 +587,12 @@ static void drain(struct ev_loop *loop, void *arg)
 {
 	struct px_worker *w = arg;
 	w->draining = true;
-	for (int i = 0; i < w->cfg->nlisteners; i++)
-		if (w->listeners[i].io.fd >= 0) {
-			ev_io_set(loop, &w->listeners[i].io, 0);
-			close(w->listeners[i].io.fd);
-			w->listeners[i].io.fd = -1;
+	struct px_wgen *g = w->cur;
+	for (int i = 0; g && i < g->cfg->nlisteners; i++)
+		if (g->listeners[i].io.fd >= 0) {
+			ev_io_set(loop, &g->listeners[i].io, 0);
+			close(g->listeners[i].io.fd);
+			g->listeners[i].io.fd = -1;
 		}
 	for (struct px_live *l = w->live, *next; l; l = next) {
 		next = l->next;	/* draining may close it at once */
@@ -422,8 +603,9 @@ static void drain(struct ev_loop *loop, void *arg)
 		ev_stop(loop);
 }
 
-void px_worker_drain(struct px_worker *w)
+void px_worker_drain(struct px_worker *w, bool soft)
 {
+	w->soft_drain = soft;
 	if (w->thread)
 		ev_call(w->loop, drain, w);
 }
@@ -438,32 +620,21 @@ void px_worker_stop(struct px_worker *w)
 
 void px_worker_fini(struct px_worker *w)
 {
-	for (int i = 0; w->listeners && i < w->cfg->nlisteners; i++)
-		if (w->listeners[i].io.fd >= 0)
-			close(w->listeners[i].io.fd);
 	w->draining = false;	/* closing what is left must not stop a loop that is gone */
-	for (int p = 0; w->idle && p < w->cfg->npools; p++) {
-		for (int b = 0; w->idle[p] && b < LB_MAX_BACKENDS; b++)
-			while (w->idle[p][b])
-				px_sconn_close(w->idle[p][b]);
-		free(w->idle[p]);
-	}
 	while (w->live)		/* each close unlinks itself */
 		w->live->close(w->live);
 	px_health_stop(w);
-	if (w->loop)
+	if (w->cur) {
+		struct px_wgen *g = w->cur;
+		w->cur = NULL;
+		px_wgen_put(g);
+	}
+	while (w->loop && w->graveyard)	/* freeing a generation buries its connections */
 		reap(w->loop, &w->reaper);
-	for (int p = 0; w->pickers && p < w->cfg->npools; p++)
-		lb_picker_fini(&w->pickers[p]);
 	while (w->freebufs) {
 		struct px_buf *next = w->freebufs->next;
 		free(w->freebufs);
 		w->freebufs = next;
 	}
-	free(w->idle);
-	free(w->pickers);
-	free(w->listeners);
-	px_stats_fini(w);
-	afd_free(w->vm);
 	ev_loop_free(w->loop);
 }

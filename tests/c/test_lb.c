@@ -121,7 +121,7 @@ static uint32_t count_moved(const uint32_t *a, const uint32_t *b, uint32_t n)
 
 static void set_up(struct lb_pool *pool, uint32_t i, int up)
 {
-	__atomic_store_n(&pool->backends[i].up, up, __ATOMIC_RELAXED);
+	__atomic_store_n(&pool->backends[i].st->up, up, __ATOMIC_RELAXED);
 }
 
 /* ---- lb_hash ---- */
@@ -321,7 +321,7 @@ static void test_pool_add_remove(void)
 	uint64_t v = pool->version;
 	struct lb_backend *b = &pool->backends[3];
 	CHECK(b->index == 3 && b->ip == ip_of(3) && b->port == 8003 && b->weight == 1);
-	CHECK(b->up == 1 && b->enabled == 1 && b->active == 0 && b->picks == 0);
+	CHECK(b->st->up == 1 && b->st->enabled == 1 && b->st->active == 0 && b->st->picks == 0);
 	CHECK_INT(lb_pool_remove(pool, 1), 0);
 	CHECK(pool->version > v);
 	CHECK_INT(pool->n, 3);
@@ -365,16 +365,16 @@ static void test_all_none_usable(void)
 		pool = mkpool(name, 70, NULL);
 		check_none(name, pool, all, "all are tried");
 		for (uint32_t i = 0; i < 70; i++)
-			pool->backends[i].up = 0;
+			pool->backends[i].st->up = 0;
 		check_none(name, pool, NULL, "all are down");
 		for (uint32_t i = 0; i < 70; i++) {
-			pool->backends[i].up = 1;
-			pool->backends[i].enabled = 0;
+			pool->backends[i].st->up = 1;
+			pool->backends[i].st->enabled = 0;
 		}
 		check_none(name, pool, NULL, "all are disabled");
 		for (uint32_t i = 0; i < 70; i++) {
-			pool->backends[i].enabled = i % 3 != 0;
-			pool->backends[i].up = i % 3 != 1;
+			pool->backends[i].st->enabled = i % 3 != 0;
+			pool->backends[i].st->up = i % 3 != 1;
 			lb_pool_set_weight(pool, i, i % 3 == 2 ? 0 : 5);
 		}
 		check_none(name, pool, NULL, "each is down, disabled or of weight 0");
@@ -394,18 +394,18 @@ static void check_tried(const char *name, uint32_t n, int rounds)
 		uint32_t cand = 0, down_pct = rnd_below(101), tried_pct = rnd_below(101);
 		memset(tried, 0, sizeof(tried));
 		for (uint32_t i = 0; i < n; i++) {
-			pool->backends[i].up = rnd_below(100) >= down_pct;
+			pool->backends[i].st->up = rnd_below(100) >= down_pct;
 			if (rnd_below(100) < tried_pct)
 				tried[i / 64] |= 1ull << i % 64;
-			cand += pool->backends[i].up && !(tried[i / 64] >> i % 64 & 1);
+			cand += pool->backends[i].st->up && !(tried[i / 64] >> i % 64 & 1);
 		}
 		for (int k = 0; k < 20; k++) {
 			struct lb_backend *b = pick_k(&p, rnd(), tried);
 			if (!b && cand)
 				fail_at(__FILE__, __LINE__, "%s: NULL with %u candidates", name, cand);
-			if (b && (!b->up || tried[b->index / 64] >> b->index % 64 & 1))
+			if (b && (!b->st->up || tried[b->index / 64] >> b->index % 64 & 1))
 				fail_at(__FILE__, __LINE__, "%s: picked %s backend %u", name,
-					b->up ? "tried" : "down", b->index);
+					b->st->up ? "tried" : "down", b->index);
 		}
 	}
 	lb_picker_fini(&p);
@@ -463,16 +463,16 @@ static void test_pick_counters(void)
 	lb_picker_init(&p, pool);
 	for (int k = 0; k < 30; k++)
 		pick_i(&p);
-	pool->backends[0].up = pool->backends[1].up = pool->backends[2].up = 0;
+	pool->backends[0].st->up = pool->backends[1].st->up = pool->backends[2].st->up = 0;
 	for (int k = 0; k < 7; k++)
 		CHECK(lb_pick(&p, NULL, NULL) == NULL);
 	CHECK_INT(pool->requests, 37);
 	CHECK_INT(pool->no_backend, 7);
 	for (int i = 0; i < 3; i++)
-		CHECK_INT(pool->backends[i].picks, 10);
+		CHECK_INT(pool->backends[i].st->picks, 10);
 	/* switching the algorithm switches the picker's state */
 	CHECK_INT(lb_pool_set_algo(pool, algo("maglev-hash")), 0);
-	pool->backends[1].up = 1;
+	pool->backends[1].st->up = 1;
 	CHECK_INT(pick_i(&p), 1);
 	CHECK(p.algo == algo("maglev-hash"));
 	lb_picker_fini(&p);
@@ -498,7 +498,7 @@ static void test_rr(void)
 		CHECK_INT(count[i], 1000);
 	/* down and weight-0 backends are skipped, the rest still exactly even */
 	set_up(pool, 2, 0);
-	pool->backends[5].enabled = 0;
+	pool->backends[5].st->enabled = 0;
 	memset(count, 0, sizeof(count));
 	for (int k = 0; k < 5 * 1000; k++)
 		count[pick_i(&p)]++;
@@ -604,7 +604,7 @@ static void test_leastconn(void)
 	lb_picker_init(&p, pool);
 	int64_t act[5] = { 5, 3, 7, 3, 9 };
 	for (int i = 0; i < 5; i++)
-		pool->backends[i].active = act[i];
+		pool->backends[i].st->active = act[i];
 	/* the two least loaded, taking turns */
 	int first = pick_i(&p);
 	CHECK(first == 1 || first == 3);
@@ -615,16 +615,16 @@ static void test_leastconn(void)
 	/* all idle: round-robin */
 	int count[5] = { 0 };
 	for (int i = 0; i < 5; i++)
-		pool->backends[i].active = 0;
+		pool->backends[i].st->active = 0;
 	for (int k = 0; k < 500; k++)
 		count[pick_i(&p)]++;
 	for (int i = 0; i < 5; i++)
 		CHECK_INT(count[i], 100);
 	/* relative to weight: 4/2 < 3/1 */
 	lb_pool_set_weight(pool, 4, 2);
-	pool->backends[4].active = 4;
+	pool->backends[4].st->active = 4;
 	for (int i = 0; i < 4; i++)
-		pool->backends[i].active = 3;
+		pool->backends[i].st->active = 3;
 	CHECK_INT(pick_i(&p), 4);
 	lb_picker_fini(&p);
 	lb_pool_free(pool);
@@ -639,10 +639,10 @@ static void test_leastconn_fill(void)
 	lb_picker_init(&p, pool);
 	for (int k = 0; k < 1000; k++) {
 		struct lb_backend *b = pick_k(&p, 0, NULL);
-		b->active++;
+		b->st->active++;
 	}
 	for (int i = 0; i < 4; i++)
-		CHECK_LE(fabs((double)pool->backends[i].active - 100.0 * w[i]), 1);
+		CHECK_LE(fabs((double)pool->backends[i].st->active - 100.0 * w[i]), 1);
 	lb_picker_fini(&p);
 	lb_pool_free(pool);
 }
@@ -668,19 +668,19 @@ static void check_avoids(const char *name, struct lb_pool *pool, uint32_t bad, u
 static void test_p2c(void)
 {
 	struct lb_pool *pool = mkpool("random-two-choices", 10, NULL);
-	pool->backends[4].active = 1000;
+	pool->backends[4].st->active = 1000;
 	check_avoids("random-two-choices", pool, 4, 0);
 	/* relative to weight: 3/3 < 3/1 */
 	lb_pool_free(pool);
 	uint32_t w[] = { 1, 3 };
 	pool = mkpool("random-two-choices", 2, w);
-	pool->backends[0].active = pool->backends[1].active = 3;
+	pool->backends[0].st->active = pool->backends[1].st->active = 3;
 	struct lb_picker p;
 	lb_picker_init(&p, pool);
 	for (int k = 0; k < 100; k++)
 		CHECK_INT(pick_i(&p), 1);
 	/* the same random number every time still varies the pair */
-	pool->backends[1].active = 0;
+	pool->backends[1].st->active = 0;
 	lb_pool_add(pool, ip_of(2), 80, 1);
 	int count[3] = { 0 };
 	struct lb_key key = { 0 };
@@ -693,25 +693,27 @@ static void test_p2c(void)
 
 static void test_ewma_observe(void)
 {
-	struct lb_backend b = { .weight = 1 };
+	struct lb_bstate bst = { .up = 1, .enabled = 1 };
+	struct lb_backend b = { .weight = 1, .st = &bst };
 	lb_backend_observe_latency(&b, 1000, 0);
-	CHECK_INT(b.ewma_ns, 1000);
+	CHECK_INT(b.st->ewma_ns, 1000);
 	lb_backend_observe_latency(&b, 5000, 1000000);
-	CHECK_INT(b.ewma_ns, 5000);	/* a peak is taken at once */
-	CHECK_INT(b.ewma_stamp_ns, 1000000);
+	CHECK_INT(b.st->ewma_ns, 5000);	/* a peak is taken at once */
+	CHECK_INT(b.st->ewma_stamp_ns, 1000000);
 	/* 10 s later (one time constant) a 1000 ns sample: 1000 + 4000/e */
 	lb_backend_observe_latency(&b, 1000, 10001000000ull);
-	CHECK_LE(fabs((double)b.ewma_ns - (1000 + 4000 * exp(-1))), 1);
+	CHECK_LE(fabs((double)b.st->ewma_ns - (1000 + 4000 * exp(-1))), 1);
 	/* immediately after, a low sample barely moves it */
-	uint64_t before = b.ewma_ns;
+	uint64_t before = b.st->ewma_ns;
 	lb_backend_observe_latency(&b, 1, 10001000000ull + 1000);
-	CHECK(b.ewma_ns <= before && b.ewma_ns > before - 5);
+	CHECK(b.st->ewma_ns <= before && b.st->ewma_ns > before - 5);
 	/* long after, the sample is nearly all there is */
 	lb_backend_observe_latency(&b, 100, 10001000000ull + 600000000000ull);
-	CHECK_INT(b.ewma_ns, 100);
-	struct lb_backend z = { .weight = 1 };
+	CHECK_INT(b.st->ewma_ns, 100);
+	struct lb_bstate zst = { .up = 1, .enabled = 1 };
+	struct lb_backend z = { .weight = 1, .st = &zst };
 	lb_backend_observe_latency(&z, 0, 5);
-	CHECK(z.ewma_ns >= 1);
+	CHECK(z.st->ewma_ns >= 1);
 }
 
 static void test_ewma_pick(void)
@@ -727,7 +729,7 @@ static void test_ewma_pick(void)
 	pool = mkpool("peak-ewma", 10, NULL);
 	for (uint32_t i = 0; i < 10; i++)
 		lb_backend_observe_latency(&pool->backends[i], 1000000, t);
-	pool->backends[2].active = 50;
+	pool->backends[2].st->active = 50;
 	check_avoids("peak-ewma: busy", pool, 2, t);
 	lb_pool_free(pool);
 }
@@ -754,13 +756,13 @@ static void test_ewma_decay(void)
 	CHECK_INT(soon, 0);
 	CHECK(later > 2000 / 10);
 	/* an unsampled backend is tried while idle, held back while busy */
-	pool->backends[7].ewma_ns = 0;
+	pool->backends[7].st->ewma_ns = 0;
 	int idle = 0, busy = 0;
 	for (int k = 0; k < 2000; k++) {
 		struct lb_key key = { .rand = rnd(), .now_ns = t };
-		pool->backends[7].active = 0;
+		pool->backends[7].st->active = 0;
 		idle += lb_pick(&p, &key, NULL)->index == 7;
-		pool->backends[7].active = 1;
+		pool->backends[7].st->active = 1;
 		busy += lb_pick(&p, &key, NULL)->index == 7;
 	}
 	CHECK(idle > 2000 / 10);
@@ -950,7 +952,7 @@ static void test_maglev_degraded(void)
 	uint32_t count[100] = { 0 };
 	for (uint32_t k = 0; k < 20000; k++) {
 		struct lb_backend *a = pick_k(&p, key_hash(k), NULL), *b = pick_k(&p, key_hash(k), NULL);
-		CHECK(a && a == b && a->up);
+		CHECK(a && a == b && a->st->up);
 		count[a->index]++;
 	}
 	for (uint32_t i = 0; i < 100; i += 20)
@@ -1021,18 +1023,18 @@ static void *worker_main(void *arg)
 		struct lb_key key = { .rand = w->seed += 0x9e3779b97f4a7c15ull };
 		struct lb_backend *b = lb_pick(&p, &key, NULL), **slot = &open[k % INFLIGHT];
 		if (*slot)
-			__atomic_fetch_sub(&(*slot)->active, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_sub(&(*slot)->st->active, 1, __ATOMIC_RELAXED);
 		*slot = b;
 		if (!b) {
 			w->none++;
 			continue;
 		}
-		__atomic_fetch_add(&b->active, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&b->st->active, 1, __ATOMIC_RELAXED);
 		w->picked++;
 	}
 	for (int i = 0; i < INFLIGHT; i++)
 		if (open[i])
-			__atomic_fetch_sub(&open[i]->active, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_sub(&open[i]->st->active, 1, __ATOMIC_RELAXED);
 	lb_picker_fini(&p);
 	return NULL;
 }
@@ -1054,9 +1056,9 @@ static void test_threads(void)
 		none += w[i].none;
 	}
 	for (int i = 0; i < 8; i++) {
-		picks += pool->backends[i].picks;
-		CHECK_INT(pool->backends[i].active, 0);
-		CHECK(pool->backends[i].picks > 0);
+		picks += pool->backends[i].st->picks;
+		CHECK_INT(pool->backends[i].st->active, 0);
+		CHECK(pool->backends[i].st->picks > 0);
 	}
 	CHECK_INT(picked, (uint64_t)THREADS * THREAD_PICKS);
 	CHECK_INT(none, 0);

@@ -102,7 +102,7 @@ static void test_breaker_states(void)
 	CHECK_INT(probes, 1);
 	lb_breaker_result(p, b, false);			/* the probe failed: open again */
 	CHECK_INT(lb_breaker_state(b, lb_now_ns()), LB_CB_OPEN);
-	CHECK_INT(b->cb_opens, 2);
+	CHECK_INT(b->st->cb_opens, 2);
 	nanosleep(&(struct timespec){ 0, 30 * 1000000 }, NULL);
 	CHECK(lb_pick(&pk, NULL, NULL) != NULL);
 	lb_breaker_result(p, b, true);			/* a probe succeeded: closed */

@@ -361,7 +361,7 @@ static int load(afd_vm *vm, void *ctx, bool geo)
 		return err == -EINVAL ? AFD_THROW_BAD_CIDR : add_err(err);
 	}
 	set->dirty = 1;
-	return 0;
+	return warm(set);	/* now, not on the first request (a big file takes ~50 ms) */
 }
 
 static int w_geo_load(afd_vm *vm, void *ctx) { return load(vm, ctx, true); }

@@ -245,8 +245,11 @@ static int w_rate_limit(afd_vm *vm, void *ctx)
 		return -8;
 	if (is_worker(ctx))
 		return 0;
-	struct px_ratelimit *rl = px_rl_new(pol->rl_clients, (uint32_t)rate, (uint32_t)burst);
-	if (!rl)
+	const struct px_config *prev = ((struct px_vmctx *)ctx)->prev;	/* a reload's */
+	struct px_ratelimit *rl = NULL;
+	if (prev && prev->policy)
+		rl = px_rl_share(prev->policy->rl, pol->rl_clients, (uint32_t)rate, (uint32_t)burst);
+	if (!rl && !(rl = px_rl_new(pol->rl_clients, (uint32_t)rate, (uint32_t)burst)))
 		return -8;
 	px_rl_free(pol->rl);	/* the configuration is being built: no worker uses it */
 	pol->rl = rl;

@@ -29,7 +29,11 @@ struct px_lpmset {
 /* The token buckets (ratelimit.c). */
 struct px_ratelimit;
 struct px_ratelimit *px_rl_new(uint32_t clients, uint32_t rate, uint32_t burst);
-void px_rl_free(struct px_ratelimit *rl);
+void px_rl_free(struct px_ratelimit *rl);	/* drops a reference */
+/* The same table for a new generation if it has the same settings (a reference), else NULL:
+ * a reload keeps every client's bucket. */
+struct px_ratelimit *px_rl_share(struct px_ratelimit *rl, uint32_t clients, uint32_t rate,
+				 uint32_t burst);
 /* Tokens (in thousandths) in ip's bucket now; the bucket is made, full, if new. */
 int64_t px_rl_tokens(struct px_ratelimit *rl, uint32_t ip, uint64_t now);
 /* Take milli thousandths: all or nothing (false: not enough), or, with force, as many as

@@ -25,6 +25,7 @@ struct bucket {
 };
 
 struct px_ratelimit {
+	int refs;		/* [atomic] the generations sharing it */
 	uint32_t nsets;		/* a power of two */
 	uint32_t rate, burst;	/* tokens per second; bucket size */
 	uint64_t t_ns;		/* the time one token takes to come back */
@@ -37,6 +38,7 @@ struct px_ratelimit *px_rl_new(uint32_t clients, uint32_t rate, uint32_t burst)
 	struct px_ratelimit *rl = calloc(1, sizeof(*rl));
 	if (!rl)
 		return NULL;
+	rl->refs = 1;
 	rl->nsets = 1;
 	while (rl->nsets * WAYS < clients)
 		rl->nsets *= 2;
@@ -53,9 +55,21 @@ struct px_ratelimit *px_rl_new(uint32_t clients, uint32_t rate, uint32_t burst)
 	return rl;
 }
 
+struct px_ratelimit *px_rl_share(struct px_ratelimit *rl, uint32_t clients, uint32_t rate,
+				 uint32_t burst)
+{
+	uint32_t nsets = 1;
+	while (nsets * WAYS < clients)
+		nsets *= 2;
+	if (!rl || rl->rate != rate || rl->burst != burst || rl->nsets != nsets)
+		return NULL;
+	__atomic_add_fetch(&rl->refs, 1, __ATOMIC_RELAXED);
+	return rl;
+}
+
 void px_rl_free(struct px_ratelimit *rl)
 {
-	if (!rl)
+	if (!rl || __atomic_sub_fetch(&rl->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(rl->locks);
 	free(rl->sets);

@@ -317,5 +317,37 @@ then
 	stop "$LAST"
 fi
 
+# ---- 10. a reload (SIGHUP): breakers and buckets carry over, lists are read again ----
+printf '127.0.0.72\n' > "$T/reload-deny.txt"
+if start reload 19100 <<CONF
+"alive" 127.0.0.1 19101 http-static-server
+pool-create "web" 127.0.0.1 19101 1 add-backend 127.0.0.1 19199 1 add-backend
+1 circuit-breaker-threshold 60000 circuit-breaker-timeout
+1 20 rate-limit
+"$T/reload-deny.txt" blacklist-load
+127.0.0.1 19100 listen rate-limit-requests blacklist-reject
+127.0.0.1 19109 metrics-listen
+1 workers handle-requests
+CONF
+then
+	RL=$LAST
+	for i in $(seq 20); do code 127.0.0.70 http://127.0.0.1:19100/ > /dev/null; done
+	before="$(code 127.0.0.72 http://127.0.0.1:19100/) $(code 127.0.0.73 http://127.0.0.1:19100/)"
+	printf '127.0.0.73\n' > "$T/reload-deny.txt"
+	kill -HUP "$RL"
+	for i in $(seq 40); do grep -q "generation 2" "$T/reload.log" && break; sleep 0.05; done
+	after="$(code 127.0.0.72 http://127.0.0.1:19100/) $(code 127.0.0.73 http://127.0.0.1:19100/)"
+	is "reload: the access list file is read again" "403 200 200 403" "$before $after"
+	codes=""
+	for i in 1 2 3; do codes="$codes $(code 127.0.0.70 http://127.0.0.1:19100/)"; done
+	case $codes in
+	*429*) ok "reload: a client's bucket is kept (its 20 tokens are not given back:$codes)" ;;
+	*) notok "reload: a client's bucket is kept" "got:$codes" "$(tail -5 "$T/reload.log")" ;;
+	esac
+	is "reload: the open breaker stays open" "1" \
+		"$(metric 19109 'afd_backend_circuit_state{pool="web",backend="127.0.0.1:19199"}')"
+	stop "$RL"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -78,6 +78,9 @@ void afd_set_history(afd_vm *vm, int on);
 uint64_t afd_fingerprint(const afd_vm *vm);
 
 /* Deliver buffered output to the write callback. */
+/* Where output goes from now on (what is buffered goes to the old callback first); host is
+ * also what key and readline get. */
+void afd_set_output(afd_vm *vm, afd_write_fn write, void *host);
 void afd_flush(afd_vm *vm);
 /* Is the VM compiling (STATE non-zero)? The REPL prints "compiled" instead of "ok". */
 int afd_compiling(const afd_vm *vm);

@@ -401,3 +401,10 @@ void fth_reset(afd_vm *vm)
 	fth_abandon_colon(vm);
 	vm->sys->state = 0;
 }
+
+void afd_set_output(afd_vm *vm, afd_write_fn write, void *host)
+{
+	afd_flush(vm);
+	vm->opts.write = write;
+	vm->opts.host = host;
+}

@@ -32,7 +32,13 @@ struct px_admin {
 	char path[108];
 	int nconns;
 	struct aconn *conns;
+	struct ev_timer spare;		/* a VM made ready after a change, once it answered */
 };
+
+static void on_spare(struct ev_loop *loop, struct ev_timer *t)
+{
+	px_spare_fill(((struct px_admin *)t->data)->srv);
+}
 
 struct aconn {
 	struct px_admin *a;
@@ -168,6 +174,7 @@ static void answer(struct aconn *c)
 	c->in = NULL;
 	c->sent = 0;
 	ev_io_set(c->a->loop, &c->io, EV_WRITE);
+	ev_timer_in(c->a->loop, &c->a->spare, 2000000);
 }
 
 static void on_aconn(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -224,6 +231,13 @@ static void on_admin_accept(struct ev_loop *loop, struct ev_io *io, uint32_t eve
 		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		struct ucred cred;	/* the socket's mode says who; this makes sure */
+		socklen_t clen = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+		    (cred.uid != 0 && cred.uid != geteuid())) {
+			close(fd);
+			continue;
+		}
 		struct aconn *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -308,6 +322,7 @@ int px_admin_start(struct px_server *srv, const char *path, struct px_admin **ap
 		return -ENOMEM;
 	a->srv = srv;
 	a->lio.fd = -1;
+	ev_timer_init(&a->spare, on_spare, a);
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	int err = strlen(path) < sizeof(a->path) ? 0 : -ENAMETOOLONG;
 	if (!err && !(a->loop = ev_loop_new()))

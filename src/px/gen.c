@@ -110,14 +110,19 @@ void px_map_free(int **map, const struct px_config *cfg)
 	free(map);
 }
 
-/* New backends that were in prev share their run-time state. */
-static int carry_state(struct px_config *cfg, const struct px_config *prev)
+/* New backends that were in prev share their run-time state. The map is kept: the workers
+ * use it to carry counters and idle connections over. */
+static int carry_state(struct px_gen *g, const struct px_gen *prev)
 {
-	if (!prev)
-		return 0;
-	int **map = px_map_backends(cfg, prev);
+	struct px_config *cfg = g->cfg;
+	const struct px_config *prevcfg = prev->cfg;
+	int **map = px_map_backends(cfg, prevcfg);
 	if (!map)
 		return -ENOMEM;
+	g->prev_map = map;
+	g->prev_id = prev->id;
+	const struct px_config *prev_ = prevcfg;
+#define prev prev_
 	for (int p = 0; p < cfg->npools; p++) {
 		if (!map[p])
 			continue;
@@ -126,13 +131,23 @@ static int carry_state(struct px_config *cfg, const struct px_config *prev)
 			if (map[p][b] >= 0)
 				lb_backend_share(&cfg->pools[p]->backends[b], &op->backends[map[p][b]]);
 	}
-	px_map_free(map, cfg);
+#undef prev
 	return 0;
+}
+
+int **px_gen_map(const struct px_gen *g, const struct px_gen *from, bool *owned)
+{
+	*owned = false;
+	if (g->prev_map && from->id == g->prev_id)
+		return g->prev_map;
+	*owned = true;
+	return px_map_backends(g->cfg, from->cfg);
 }
 
 /* ---- generations ---- */
 static void gen_free(struct px_gen *g)
 {
+	px_map_free(g->prev_map, g->cfg);
 	px_detach(g->ctx);	/* frees cfg */
 	afd_free(g->vm);
 	free(g->sink);
@@ -205,7 +220,17 @@ struct px_gen *px_gen_build(struct px_server *srv, const char *snippet, size_t l
 		free(g);
 		g = NULL;
 	}
-	if (!g || !(g->vm = afd_new(&o))) {
+	if (g && srv->spare) {	/* made ready after the last change: no start-up cost now */
+		g->vm = srv->spare;
+		g->ctx = srv->spare_ctx;
+		srv->spare = NULL;
+		srv->spare_ctx = NULL;
+		afd_set_output(g->vm, to_sink, sink);
+	} else if (g && (g->vm = afd_new(&o)) && !(g->ctx = px_attach(g->vm))) {
+		afd_free(g->vm);
+		g->vm = NULL;
+	}
+	if (!g || !g->vm) {
 		free(g);
 		free(sink);
 		errf(err, errcap, "out of memory");
@@ -213,12 +238,6 @@ struct px_gen *px_gen_build(struct px_server *srv, const char *snippet, size_t l
 	}
 	g->sink = sink;
 	g->refs = 1;
-	if (!(g->ctx = px_attach(g->vm))) {
-		afd_free(g->vm);
-		free(g);
-		errf(err, errcap, "out of memory");
-		return NULL;
-	}
 	g->cfg = g->ctx->cfg;
 	g->ctx->building = true;
 	g->ctx->srv = srv;
@@ -259,6 +278,7 @@ struct px_gen *px_gen_build(struct px_server *srv, const char *snippet, size_t l
 		rc = afd_eval_at(g->vm, snippet, len, "admin", 1);
 		afd_flush(g->vm);
 		sink->on = false;
+		g->same_vm = g->ctx->fp_before == afd_fingerprint(g->vm);
 		afd_set_max_steps(g->vm, 0);
 		g->ctx->admin = false;
 	}
@@ -286,7 +306,7 @@ struct px_gen *px_gen_build(struct px_server *srv, const char *snippet, size_t l
 		goto fail;
 	}
 	free(msgs);
-	if (carry_state(g->cfg, srv->cur->cfg) < 0) {
+	if (carry_state(g, srv->cur) < 0) {
 		errf(err, errcap, "out of memory");
 		goto fail;
 	}
@@ -376,7 +396,12 @@ int px_gen_commit(struct px_server *srv, struct px_gen *g, char *err, size_t err
 	}
 	for (int i = 0; i < srv->nworkers; i++)
 		jobs[i] = (struct job){ srv, &srv->ws[i], g, NULL };
-	each_worker(srv, jobs, do_prepare);
+	if (g->has_route) {	/* each worker builds its VM: in parallel, on its own thread */
+		each_worker(srv, jobs, do_prepare);
+	} else {		/* nothing there touches a worker's running state: here */
+		for (int i = 0; i < srv->nworkers; i++)
+			jobs[i].wg = px_wgen_prepare(jobs[i].w, g);
+	}
 	int bad = 0;
 	for (int i = 0; i < srv->nworkers; i++)
 		if (!jobs[i].wg || jobs[i].wg->err)
@@ -405,6 +430,32 @@ int px_gen_commit(struct px_server *srv, struct px_gen *g, char *err, size_t err
 	return 0;
 }
 
+/* A VM with the prelude and the proxy's words, for the next change (control thread). */
+void px_spare_fill(struct px_server *srv)
+{
+	pthread_mutex_lock(&srv->ctl);
+	if (!srv->spare) {
+		struct afd_opts o = { .sz = sizeof(o), .data_size = srv->start->data_size };
+		afd_vm *vm = afd_new(&o);
+		struct px_vmctx *ctx = vm ? px_attach(vm) : NULL;
+		if (ctx) {
+			srv->spare = vm;
+			srv->spare_ctx = ctx;
+		} else {
+			afd_free(vm);
+		}
+	}
+	pthread_mutex_unlock(&srv->ctl);
+}
+
+void px_spare_free(struct px_server *srv)
+{
+	px_detach(srv->spare_ctx);
+	afd_free(srv->spare);
+	srv->spare = NULL;
+	srv->spare_ctx = NULL;
+}
+
 int px_reload(struct px_server *srv, const char *origin, char *err, size_t errcap)
 {
 	pthread_mutex_lock(&srv->ctl);
@@ -422,5 +473,6 @@ int px_reload(struct px_server *srv, const char *origin, char *err, size_t errca
 			(unsigned long long)srv->cur->id, err);
 	}
 	pthread_mutex_unlock(&srv->ctl);
+	px_spare_fill(srv);
 	return rc;
 }

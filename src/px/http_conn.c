@@ -900,7 +900,11 @@ static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
 		pump(c);
 }
 
-static void conn_free(void *p) { free(p); }
+static void conn_free(void *p)
+{
+	struct px_conn *c = p;
+	px_obj_put(c->w, c, sizeof(*c));
+}
 
 static void close_conn(struct px_conn *c)
 {
@@ -938,7 +942,7 @@ static void live_drain(void *p)
 void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip)
 {
 	struct px_worker *w = l->g->w;
-	struct px_conn *c = calloc(1, sizeof(*c));
+	struct px_conn *c = px_obj_get(w, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;
@@ -957,7 +961,7 @@ void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip)
 	if (ev_io_set(w->loop, &c->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0) {
 		close(fd);
 		px_wgen_put(c->g);
-		free(c);
+		px_obj_put(w, c, sizeof(*c));
 		return;
 	}
 	px_live_add(w, &c->live, live_close, live_drain);

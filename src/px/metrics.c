@@ -74,67 +74,75 @@ void px_stats_fini(struct px_stats *s, const struct px_config *cfg)
 	memset(s, 0, sizeof(*s));
 }
 
-int px_stats_copy(struct px_stats *dst, const struct px_stats *src, const struct px_config *cfg)
+void px_stats_zero(struct px_stats *s, const struct px_config *cfg)
 {
-	if (px_stats_init(dst, cfg) < 0) {
-		px_stats_fini(dst, cfg);
-		return -ENOMEM;
-	}
-	memcpy(dst->listeners, src->listeners, (size_t)cfg->nlisteners * sizeof(*dst->listeners));
-	memcpy(dst->pools, src->pools, (size_t)cfg->npools * sizeof(*dst->pools));
+	memset(s->listeners, 0, (size_t)cfg->nlisteners * sizeof(*s->listeners));
+	memset(s->pools, 0, (size_t)cfg->npools * sizeof(*s->pools));
 	for (int p = 0; p < cfg->npools; p++)
-		memcpy(dst->backends[p], src->backends[p],
-		       cfg->pools[p]->n * sizeof(**dst->backends));
-	return 0;
+		memset(s->backends[p], 0, cfg->pools[p]->n * sizeof(**s->backends));
 }
 
-/* d += s - b, each a counter of one worker (only that worker writes d). */
-static void add(uint64_t *d, uint64_t s, const uint64_t *b)
+/* d += s, each a counter of one worker (only that worker writes d). */
+static void add(uint64_t *d, uint64_t s)
 {
-	px_count(d, s - (b ? *b : 0));
+	if (s)
+		px_count(d, s);
+}
+
+/* The same backends in the same order: the usual reload. */
+static bool identity(const int *map, uint32_t n, uint32_t sn)
+{
+	if (n != sn)
+		return false;
+	for (uint32_t k = 0; k < n; k++)
+		if (map[k] != (int)k)
+			return false;
+	return true;
 }
 
 void px_stats_fold(struct px_stats *dst, const struct px_config *dcfg, const struct px_stats *src,
-		   const struct px_stats *base, const struct px_config *scfg)
+		   const struct px_config *scfg, int **map)
 {
 	for (int i = 0; i < scfg->nlisteners; i++) {
 		int k = px_map_listener(dcfg, &scfg->listeners[i]);
 		if (k < 0)
 			continue;
 		struct px_lstats *d = &dst->listeners[k];
-		const struct px_lstats *s = &src->listeners[i], *b = base ? &base->listeners[i] : NULL;
-		add(&d->accepted, s->accepted, b ? &b->accepted : NULL);
-		add(&d->requests, s->requests, b ? &b->requests : NULL);
-		add(&d->bytes_in, s->bytes_in, b ? &b->bytes_in : NULL);
-		add(&d->bytes_out, s->bytes_out, b ? &b->bytes_out : NULL);
+		const struct px_lstats *s = &src->listeners[i];
+		add(&d->accepted, s->accepted);
+		add(&d->requests, s->requests);
+		add(&d->bytes_in, s->bytes_in);
+		add(&d->bytes_out, s->bytes_out);
 		for (int c = 0; c < 5; c++)
-			add(&d->responses[c], s->responses[c], b ? &b->responses[c] : NULL);
-		px_gauge_add(&d->active, s->active - (b ? b->active : 0));
+			add(&d->responses[c], s->responses[c]);
+		px_gauge_add(&d->active, s->active);
 	}
-	int **map = px_map_backends(dcfg, scfg);
 	for (int p = 0; p < dcfg->npools; p++) {
 		int sp = px_map_pool(scfg, dcfg->pools[p]->name);
 		if (sp < 0)
 			continue;
 		struct px_pstats *d = &dst->pools[p];
-		const struct px_pstats *s = &src->pools[sp], *b = base ? &base->pools[sp] : NULL;
-		add(&d->requests, s->requests, b ? &b->requests : NULL);
-		add(&d->no_backend, s->no_backend, b ? &b->no_backend : NULL);
-		add(&d->retries, s->retries, b ? &b->retries : NULL);
-		for (uint32_t k = 0; map && map[p] && k < dcfg->pools[p]->n; k++) {
-			if (map[p][k] < 0)
+		const struct px_pstats *s = &src->pools[sp];
+		add(&d->requests, s->requests);
+		add(&d->no_backend, s->no_backend);
+		add(&d->retries, s->retries);
+		uint32_t n = dcfg->pools[p]->n;
+		bool same = map && map[p] && identity(map[p], n, scfg->pools[sp]->n);
+		for (uint32_t k = 0; map && map[p] && k < n; k++) {
+			uint32_t sk = same ? k : (uint32_t)map[p][k];
+			if (!same && map[p][k] < 0)
 				continue;
 			struct px_bstats *db = &dst->backends[p][k];
-			const struct px_bstats *sb = &src->backends[sp][map[p][k]];
-			const struct px_bstats *bb = base ? &base->backends[sp][map[p][k]] : NULL;
-			add(&db->requests, sb->requests, bb ? &bb->requests : NULL);
-			add(&db->failures, sb->failures, bb ? &bb->failures : NULL);
-			add(&db->lat_sum_ns, sb->lat_sum_ns, bb ? &bb->lat_sum_ns : NULL);
+			const struct px_bstats *sb = &src->backends[sp][sk];
+			if (!sb->requests && !sb->failures && !sb->lat_sum_ns)
+				continue;	/* nothing counted (most, after a reload) */
+			add(&db->requests, sb->requests);
+			add(&db->failures, sb->failures);
+			add(&db->lat_sum_ns, sb->lat_sum_ns);
 			for (int i = 0; i < PX_LAT_BUCKETS; i++)
-				add(&db->lat[i], sb->lat[i], bb ? &bb->lat[i] : NULL);
+				add(&db->lat[i], sb->lat[i]);
 		}
 	}
-	px_map_free(map, dcfg);
 }
 
 /* Time from the request head sent to the response head received. */

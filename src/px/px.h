@@ -209,10 +209,23 @@ struct px_gen {
 	struct px_vmctx *ctx;
 	struct sink *sink;		/* where vm writes (gen.c) */
 	bool has_route;			/* defines handle-http-request: workers need a VM */
+	bool same_vm;			/* the change left words and data as they were */
 	char origin[16];		/* start, reload, admin */
 	double loaded_at;		/* Unix time */
 	uint64_t build_ns;		/* how long building it took */
 	uint64_t swap_ns;		/* and making it live in every worker */
+	uint64_t prev_id;		/* the generation it was built on, and */
+	int **prev_map;			/* its backends' indices there (px_map_backends) */
+};
+
+/* A worker's VM for routing words. Generations whose change left the dictionary and data
+ * as they were (an admin set-weight, add-backend...) share their predecessor's: the same
+ * words, no replay. Only its worker's thread uses it. */
+struct px_wvm {
+	afd_vm *vm;
+	struct px_vmctx ctx;		/* ctx.g and ctx.cfg: the generation routing now */
+	afd_cell route_xt;
+	int refs;
 };
 
 struct px_wgen {
@@ -220,15 +233,13 @@ struct px_wgen {
 	struct px_config *cfg;		/* gen->cfg */
 	struct px_worker *w;
 	int refs;			/* 1 while current + connections using it */
-	afd_vm *vm;			/* NULL without a routing word */
-	struct px_vmctx ctx;
+	struct px_wvm *wvm;		/* NULL without a routing word */
+	afd_vm *vm;			/* wvm->vm */
 	afd_cell route_xt;		/* handle-http-request, or 0 */
 	struct lb_picker *pickers;	/* [pool] */
 	struct px_sconn ***idle;	/* [pool][backend]: idle connections to backends */
 	struct px_listener *listeners;	/* [listener] */
 	struct px_stats stats;		/* metrics.c */
-	struct px_stats snap;		/* the counters when it stopped being current */
-	bool has_snap;
 	int err;			/* preparing it failed: -errno */
 };
 
@@ -240,6 +251,8 @@ struct px_worker {
 	struct px_server *srv;
 	struct px_buf *freebufs;
 	int nfreebufs;
+	void *objs[16];			/* free connection objects by 64-byte size class */
+	int nobjs[16];
 	struct http_msg msg;		/* scratch for parsing */
 	uint64_t rng;
 	void *graveyard;		/* connections to free after this event batch */
@@ -271,7 +284,11 @@ struct px_server {
 	double start_time;
 	int upgrade_fd;			/* -1, or the pipe an upgraded process reports on */
 	bool upgraded;			/* a new process serves: drain and exit */
+	afd_vm *spare;			/* ready for the next change (ctl held) */
+	struct px_vmctx *spare_ctx;
 };
+void px_spare_fill(struct px_server *srv);	/* takes ctl */
+void px_spare_free(struct px_server *srv);
 /* Start the executable again with the listening sockets; 0 once it serves. */
 int px_upgrade(struct px_server *srv, char *err, size_t errcap);
 
@@ -291,10 +308,10 @@ uint32_t px_conn_client_ip(const struct px_conn *c);
 struct px_metrics;
 int px_stats_init(struct px_stats *s, const struct px_config *cfg);
 void px_stats_fini(struct px_stats *s, const struct px_config *cfg);
-int px_stats_copy(struct px_stats *dst, const struct px_stats *src, const struct px_config *cfg);
+void px_stats_zero(struct px_stats *s, const struct px_config *cfg);
 /* Add src's counters (less base's, if given) into dst, matched by identity. */
 void px_stats_fold(struct px_stats *dst, const struct px_config *dcfg, const struct px_stats *src,
-		   const struct px_stats *base, const struct px_config *scfg);
+		   const struct px_config *scfg, int **map);	/* map: px_map_backends(d, s) */
 void px_observe_latency(struct px_wgen *g, int pool, int backend, uint64_t ns);
 /* Bind the metrics address (if configured; else *mp is NULL) and serve it from a thread. */
 int px_metrics_start(struct px_server *srv, struct px_metrics **mp);
@@ -321,6 +338,8 @@ struct px_gen *px_gen_first(struct px_vmctx *ctx);	/* the start: the main VM's o
  * port; a server listed twice matches in order), or -1. map[p][b]; free with px_map_free. */
 int **px_map_backends(const struct px_config *cfg, const struct px_config *prev);
 void px_map_free(int **map, const struct px_config *cfg);
+/* The map from g to from: g's own (owned false) when g was built on from. */
+int **px_gen_map(const struct px_gen *g, const struct px_gen *from, bool *owned);
 int px_map_listener(const struct px_config *cfg, const struct px_listener_cfg *l);
 int px_map_pool(const struct px_config *cfg, const char *name);
 void px_wgen_put(struct px_wgen *g);		/* on its worker's thread */
@@ -356,6 +375,9 @@ int px_listen_new(const struct px_listener_cfg *l);	/* a listening socket, or -e
 /* A listening socket for l: one handed over by the process upgraded from, or a new one. */
 int px_listen_fd(struct px_server *srv, const struct px_listener_cfg *l);
 void px_thread_loop(struct ev_loop *loop);	/* run a loop, signals to the main thread */
+/* Connection objects (zeroed) from the worker's free lists; put them back with their size. */
+void *px_obj_get(struct px_worker *w, size_t size);
+void px_obj_put(struct px_worker *w, void *p, size_t size);
 struct px_buf *px_buf_get(struct px_worker *w);
 void px_buf_put(struct px_worker *w, struct px_buf *b);
 ssize_t px_buf_recv(int fd, struct px_buf *b, size_t limit, bool *ready, bool hup);

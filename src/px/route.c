@@ -161,6 +161,8 @@ int px_route(struct px_wgen *g, struct px_conn *c, const char *buf, const struct
 {
 	struct px_worker *w = g->w;
 	afd_vm *vm = g->vm;
+	g->wvm->ctx.g = g;	/* the VM may be shared with other generations */
+	g->wvm->ctx.cfg = g->cfg;
 	w->routing = c;
 	w->routing_buf = buf;
 	w->routing_msg = m;

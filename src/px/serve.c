@@ -427,6 +427,8 @@ int px_serve(struct px_vmctx *ctx)
 		fprintf(stderr, "afd: admin socket %s: %s\n", apath, strerror(-err));
 	if (!err)
 		err = drop_privileges(cfg);
+	if (!err)
+		px_spare_fill(srv);
 	for (int i = 0; i < n && !err; i++, started++)
 		err = px_worker_start(&ws[i]);
 	if (!err) {
@@ -444,6 +446,8 @@ int px_serve(struct px_vmctx *ctx)
 			px_worker_fini(&ws[i]);
 	if (srv && srv->cur)
 		px_gen_put(srv->cur);
+	if (srv)
+		px_spare_free(srv);
 	if (first)
 		px_gen_put(first);
 	free(ws);

@@ -25,7 +25,11 @@ struct px_static {
 
 static void static_close(struct px_static *s);
 
-static void static_free(void *p) { free(p); }
+static void static_free(void *p)
+{
+	struct px_static *s = p;
+	px_obj_put(s->w, s, sizeof(*s));
+}
 
 static void static_close(struct px_static *s)
 {
@@ -178,7 +182,7 @@ static void live_drain(void *p)
 void px_static_accept(struct px_listener *l, int fd)
 {
 	struct px_worker *w = l->g->w;
-	struct px_static *s = calloc(1, sizeof(*s));
+	struct px_static *s = px_obj_get(w, sizeof(*s));
 	if (!s) {
 		close(fd);
 		return;

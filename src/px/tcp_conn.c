@@ -260,7 +260,11 @@ static void on_tcp_timeout(struct ev_loop *loop, struct ev_timer *timer)
 	tcp_close(t);
 }
 
-static void tcp_free(void *p) { free(p); }
+static void tcp_free(void *p)
+{
+	struct px_tcp *t = p;
+	px_obj_put(t->w, t, sizeof(*t));
+}
 
 static void tcp_close(struct px_tcp *t)
 {
@@ -286,7 +290,7 @@ void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip)
 {
 	struct px_worker *w = li->g->w;
 	const struct px_listener_cfg *l = li->cfg;
-	struct px_tcp *t = calloc(1, sizeof(*t));
+	struct px_tcp *t = px_obj_get(w, sizeof(*t));
 	if (!t) {
 		close(fd);
 		return;
@@ -306,7 +310,7 @@ void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip)
 	if (t->pool < 0 || ev_io_set(w->loop, &t->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0 ||
 	    tcp_attach(t) < 0) {
 		close(fd);
-		free(t);
+		px_obj_put(w, t, sizeof(*t));
 		return;
 	}
 	t->g->refs++;

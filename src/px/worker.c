@@ -88,6 +88,55 @@ ssize_t px_buf_send(int fd, struct px_buf *b, uint32_t upto, bool *ready)
 	return n < 0 ? -errno : 0;
 }
 
+/* ---- connection objects: per-worker free lists by size class (64-byte steps) ---- */
+#define OBJ_CLASSES 16		/* up to 1 KiB; larger objects come from calloc */
+#define OBJ_KEEP 4096		/* free objects kept per class: a burst's worth */
+
+struct obj {
+	struct obj *next;
+};
+
+static unsigned obj_class(size_t size) { return (unsigned)((size + 63) / 64); }
+
+void *px_obj_get(struct px_worker *w, size_t size)
+{
+	unsigned k = obj_class(size);
+	if (k >= OBJ_CLASSES)
+		return calloc(1, size);
+	struct obj *o = w->objs[k];
+	if (!o)
+		return calloc(1, (size_t)k * 64);
+	w->objs[k] = o->next;
+	w->nobjs[k]--;
+	memset(o, 0, (size_t)k * 64);
+	return o;
+}
+
+void px_obj_put(struct px_worker *w, void *p, size_t size)
+{
+	unsigned k = obj_class(size);
+	if (!p)
+		return;
+	if (k >= OBJ_CLASSES || w->nobjs[k] >= OBJ_KEEP) {
+		free(p);
+		return;
+	}
+	struct obj *o = p;
+	o->next = w->objs[k];
+	w->objs[k] = o;
+	w->nobjs[k]++;
+}
+
+static void objs_free(struct px_worker *w)
+{
+	for (unsigned k = 0; k < OBJ_CLASSES; k++)
+		while (w->objs[k]) {
+			struct obj *o = w->objs[k];
+			w->objs[k] = o->next;
+			free(o);
+		}
+}
+
 /* ---- deferred frees: an event batch may still hold pointers to a closed connection ---- */
 struct grave {
 	struct grave *next;
@@ -97,7 +146,7 @@ struct grave {
 
 void px_bury(struct px_worker *w, void *conn, void (*free_fn)(void *))
 {
-	struct grave *g = malloc(sizeof(*g));
+	struct grave *g = px_obj_get(w, sizeof(*g));
 	if (!g) {	/* cannot defer: leak rather than risk a use after free */
 		return;
 	}
@@ -117,7 +166,7 @@ static void reap(struct ev_loop *loop, struct ev_timer *t)
 	while (g) {
 		struct grave *next = g->next;
 		g->free_fn(g->conn);
-		free(g);
+		px_obj_put(w, g, sizeof(*g));
 		g = next;
 	}
 }
@@ -224,7 +273,11 @@ static void idle_unlink(struct px_sconn *s)
 	s->next = NULL;
 }
 
-static void sconn_free(void *p) { free(p); }
+static void sconn_free(void *p)
+{
+	struct px_sconn *s = p;
+	px_obj_put(s->w, s, sizeof(*s));
+}
 
 void px_sconn_close(struct px_sconn *s)
 {
@@ -270,7 +323,7 @@ struct px_sconn *px_sconn_open(struct px_wgen *g, int pool, int backend)
 		errno = -fd;
 		return NULL;
 	}
-	struct px_sconn *s = calloc(1, sizeof(*s));
+	struct px_sconn *s = px_obj_get(w, sizeof(*s));
 	if (!s) {
 		close(fd);
 		errno = ENOMEM;
@@ -285,7 +338,7 @@ struct px_sconn *px_sconn_open(struct px_wgen *g, int pool, int backend)
 	int err = ev_io_set(w->loop, &s->io, EV_READ | EV_WRITE | EV_RDHUP | EV_ET);
 	if (err) {
 		close(fd);
-		free(s);
+		px_obj_put(w, s, sizeof(*s));
 		errno = -err;
 		return NULL;
 	}
@@ -329,36 +382,58 @@ void px_idle_put(struct px_sconn *s)
 /* ---- generations, as this worker sees them ---- */
 static void vm_discard(void *host, const char *buf, size_t len) {}
 
+static void wvm_put(struct px_wvm *v)
+{
+	if (v && --v->refs == 0) {
+		afd_free(v->vm);
+		free(v);
+	}
+}
+
 /* The generation's sources replayed: the same word definitions as its main VM. */
 static int wgen_vm(struct px_wgen *g)
 {
+	struct px_wgen *cur = g->w->cur;
+	if (g->gen->same_vm && cur && cur->wvm && cur->gen->id == g->gen->prev_id) {
+		g->wvm = cur->wvm;	/* the change touched no word: share it */
+		g->wvm->refs++;
+		g->vm = g->wvm->vm;
+		g->route_xt = g->wvm->route_xt;
+		return 0;
+	}
 	afd_vm *h = g->gen->vm ? g->gen->vm : g->w->srv->start->vm;
 	struct afd_opts o = { .sz = sizeof(o), .write = vm_discard,
 			      .data_size = g->w->srv->start->data_size };
-	if (!(g->vm = afd_new(&o)))
+	struct px_wvm *v = calloc(1, sizeof(*v));
+	if (!v || !(v->vm = afd_new(&o))) {
+		free(v);
 		return -ENOMEM;
-	afd_set_history(g->vm, 0);
-	g->ctx.cfg = g->cfg;
-	g->ctx.w = g->w;
-	g->ctx.g = g;
-	g->ctx.vm = g->vm;
-	if (px_register_words(g->vm, &g->ctx) < 0)
+	}
+	v->refs = 1;
+	g->wvm = v;
+	g->vm = v->vm;
+	afd_set_history(v->vm, 0);
+	v->ctx.cfg = g->cfg;
+	v->ctx.w = g->w;
+	v->ctx.g = g;
+	v->ctx.vm = v->vm;
+	if (px_register_words(v->vm, &v->ctx) < 0)
 		return -ENOMEM;
 	const char *name, *text;
 	size_t len;
 	int n = afd_history(h, 0, &name, &text, &len);
 	for (int i = 0; i < n; i++) {
 		afd_history(h, i, &name, &text, &len);
-		int err = afd_eval(g->vm, text, len, name);
+		int err = afd_eval(v->vm, text, len, name);
 		if (err && err != AFD_THROW_BYE) {	/* BYE: handle-requests ends a source */
 			char msg[512];
-			afd_format_error(g->vm, msg, sizeof(msg));
+			afd_format_error(v->vm, msg, sizeof(msg));
 			fprintf(stderr, "afd: worker %d: replaying %s: %s\n", g->w->id, name, msg);
 		}
 	}
-	afd_cell xt = afd_find(g->vm, "handle-http-request", 19);
-	g->route_xt = xt > 0 ? xt : 0;
-	afd_set_max_steps(g->vm, 1000000);	/* a routing word must not hang a worker */
+	afd_cell xt = afd_find(v->vm, "handle-http-request", 19);
+	v->route_xt = g->route_xt = xt > 0 ? xt : 0;
+	afd_set_max_steps(v->vm, 1000000);	/* a routing word must not hang a worker */
 	return 0;
 }
 
@@ -382,9 +457,7 @@ static void wgen_free(struct px_wgen *g)
 	free(g->pickers);
 	free(g->listeners);
 	px_stats_fini(&g->stats, cfg);
-	if (g->has_snap)
-		px_stats_fini(&g->snap, cfg);
-	afd_free(g->vm);
+	wvm_put(g->wvm);
 	px_gen_put(g->gen);
 	free(g);
 }
@@ -453,8 +526,13 @@ void px_wgen_put(struct px_wgen *g)
 	if (--g->refs > 0)
 		return;
 	struct px_worker *w = g->w;
-	if (g->has_snap && w->cur && w->cur != g)
-		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, &g->snap, g->cfg);
+	if (w->cur && w->cur != g) {	/* what it counted since it was current */
+		bool owned;
+		int **map = px_gen_map(w->cur->gen, g->gen, &owned);
+		px_stats_fold(&w->cur->stats, w->cur->cfg, &g->stats, g->cfg, map);
+		if (owned)
+			px_map_free(map, w->cur->cfg);
+	}
 	px_bury(w, g, wgen_free_cb);
 }
 
@@ -477,10 +555,13 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 	struct px_wgen *old = w->cur;
 	const struct px_config *cfg = g->cfg;
 	if (old) {
-		/* counters go on from where they were */
-		px_stats_fold(&g->stats, cfg, &old->stats, NULL, old->cfg);
-		if (px_stats_copy(&old->snap, &old->stats, old->cfg) == 0)
-			old->has_snap = true;
+		/* counters go on from where they were; the old ones start again from zero, so
+		 * what its connections still count is added when the last of them ends (only
+		 * this thread writes them; the metrics thread waits on srv->mu meanwhile) */
+		bool owned;
+		int **map = px_gen_map(g->gen, old->gen, &owned);
+		px_stats_fold(&g->stats, cfg, &old->stats, old->cfg, map);
+		px_stats_zero(&old->stats, old->cfg);
 		/* listening sockets of addresses kept: the same socket, never a moment unbound */
 		for (int i = 0; i < old->cfg->nlisteners; i++) {
 			struct px_listener *ol = &old->listeners[i];
@@ -495,7 +576,6 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			ol->io.fd = -1;
 		}
 		/* idle backend connections of backends kept */
-		int **map = px_map_backends(cfg, old->cfg);
 		for (int p = 0; p < old->cfg->npools; p++) {
 			int np = px_map_pool(cfg, old->cfg->pools[p]->name);
 			int *inv = np >= 0 && map && map[np] ? invert(map[np], cfg->pools[np]->n,
@@ -517,7 +597,8 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			}
 			free(inv);
 		}
-		px_map_free(map, cfg);
+		if (owned)
+			px_map_free(map, cfg);
 		px_health_stop(w);
 	}
 	for (int i = 0; i < cfg->nlisteners; i++)
@@ -636,5 +717,6 @@ void px_worker_fini(struct px_worker *w)
 		free(w->freebufs);
 		w->freebufs = next;
 	}
+	objs_free(w);
 	ev_loop_free(w->loop);
 }

@@ -27,7 +27,7 @@ static struct px_config *cfg_of(void *ctx) { return ((struct px_vmctx *)ctx)->cf
 /* A new object (text copied); pushes its handle. */
 static int obj_push(afd_vm *vm, void *ctx, int kind, int status, const char *text, size_t len)
 {
-	struct px_policy *pol = px_policy_get(cfg_of(ctx));
+	struct px_policy *pol = px_policy_get(ctx);
 	char *copy = malloc(len + 1);
 	if (!pol || !copy) {
 		free(copy);
@@ -49,7 +49,7 @@ static int obj_push(afd_vm *vm, void *ctx, int kind, int status, const char *tex
 /* The object of a handle, copied out (its text duplicated): 0, -12 (no such object). */
 static int obj_get(void *ctx, afd_cell h, int kind, struct px_obj *out)
 {
-	struct px_policy *pol = px_policy_get(cfg_of(ctx));
+	struct px_policy *pol = px_policy_get(ctx);
 	if ((h & ~(afd_cell)0xffffffff) != OBJ_TAG || !pol)
 		return -12;
 	uint32_t gen = (uint32_t)h;

@@ -217,7 +217,7 @@ static void regions_trim(struct px_policy *pol, int n)
 
 /* ---- the words ---- */
 static bool is_worker(void *ctx) { return ((struct px_vmctx *)ctx)->w != NULL; }
-static struct px_policy *pol_of(void *ctx) { return px_policy_get(((struct px_vmctx *)ctx)->cfg); }
+static struct px_policy *pol_of(void *ctx) { return px_policy_get(ctx); }
 
 static int pop_cidr(afd_vm *vm, uint32_t *addr, int *len)
 {

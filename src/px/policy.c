@@ -20,9 +20,21 @@
 
 static pthread_mutex_t make_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Made once per configuration, by whichever thread asks first. */
-struct px_policy *px_policy_get(struct px_config *cfg)
+/* The counters of the generation before, or new ones. */
+static struct px_polstats *stats_from(const struct px_config *prev)
 {
+	struct px_polstats *s = prev && prev->policy ? prev->policy->stats : NULL;
+	if (s)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	else if ((s = calloc(1, sizeof(*s))))
+		s->refs = 1;
+	return s;
+}
+
+/* Made once per configuration, by whichever thread asks first. */
+struct px_policy *px_policy_get(struct px_vmctx *x)
+{
+	struct px_config *cfg = x->cfg;
 	struct px_policy *p = __atomic_load_n(&cfg->policy, __ATOMIC_ACQUIRE);
 	if (p)
 		return p;
@@ -31,7 +43,8 @@ struct px_policy *px_policy_get(struct px_config *cfg)
 		pthread_mutex_init(&p->objlock, NULL);
 		strcpy(p->mmdb_field, "country/iso_code");
 		p->rl_clients = 65536;
-		if (px_lpmset_init(&p->geo) < 0 || px_lpmset_init(&p->deny) < 0) {
+		p->stats = stats_from(x->w ? NULL : x->prev);
+		if (!p->stats || px_lpmset_init(&p->geo) < 0 || px_lpmset_init(&p->deny) < 0) {
 			px_policy_free(p);
 			p = NULL;
 		} else {
@@ -50,6 +63,8 @@ void px_policy_free(struct px_policy *p)
 	px_lpmset_fini(&p->deny);
 	px_geo_close(p);
 	px_rl_free(p->rl);
+	if (p->stats && __atomic_sub_fetch(&p->stats->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(p->stats);
 	for (int i = 0; i < PX_OBJS; i++)
 		free(p->objs[i].text);
 	pthread_mutex_destroy(&p->objlock);
@@ -72,12 +87,12 @@ bool px_policy_accept(struct px_config *cfg, const struct px_listener_cfg *l, ui
 		return false;
 	if ((l->policy & (tcp ? PX_POLICY_DROP | PX_POLICY_DENY : PX_POLICY_DROP)) &&
 	    listed(pol, ip)) {
-		__atomic_fetch_add(&pol->dropped, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&pol->stats->dropped, 1, __ATOMIC_RELAXED);
 		return true;
 	}
 	if (tcp && (l->policy & PX_POLICY_RATE) && pol->rl &&
 	    !px_rl_take(pol->rl, ip, 1000, false, lb_now_ns())) {
-		__atomic_fetch_add(&pol->rejected, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&pol->stats->rejected, 1, __ATOMIC_RELAXED);
 		return true;
 	}
 	return false;
@@ -90,12 +105,12 @@ int px_policy_request(struct px_config *cfg, const struct px_listener_cfg *l, ui
 	if (!l->policy || !pol)
 		return 0;
 	if ((l->policy & PX_POLICY_DENY) && listed(pol, ip)) {
-		__atomic_fetch_add(&pol->denied, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&pol->stats->denied, 1, __ATOMIC_RELAXED);
 		return 403;
 	}
 	if ((l->policy & PX_POLICY_RATE) && pol->rl &&
 	    !px_rl_take(pol->rl, ip, 1000, false, now)) {
-		__atomic_fetch_add(&pol->rejected, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&pol->stats->rejected, 1, __ATOMIC_RELAXED);
 		return 429;
 	}
 	return 0;
@@ -186,9 +201,9 @@ char *px_policy_metrics(struct px_config *cfg)
 	breaker_family(&t, cfg, true);
 	uint64_t rej = 0, den = 0, drop = 0;
 	if (pol) {
-		rej = __atomic_load_n(&pol->rejected, __ATOMIC_RELAXED);
-		den = __atomic_load_n(&pol->denied, __ATOMIC_RELAXED);
-		drop = __atomic_load_n(&pol->dropped, __ATOMIC_RELAXED);
+		rej = __atomic_load_n(&pol->stats->rejected, __ATOMIC_RELAXED);
+		den = __atomic_load_n(&pol->stats->denied, __ATOMIC_RELAXED);
+		drop = __atomic_load_n(&pol->stats->dropped, __ATOMIC_RELAXED);
 	}
 	mput(&t, "# HELP afd_ratelimit_rejected_total Requests answered 429 by a listener's rate "
 		 "limit (rate-limit-requests).\n# TYPE afd_ratelimit_rejected_total counter\n"
@@ -240,7 +255,7 @@ static int w_rate_limit(afd_vm *vm, void *ctx)
 	POP(rate);
 	if (rate < 1 || rate > 1000000 || burst < 1 || burst > 1000000)
 		return -24;
-	struct px_policy *pol = px_policy_get(cfg_of(ctx));
+	struct px_policy *pol = px_policy_get(ctx);
 	if (!pol)
 		return -8;
 	if (is_worker(ctx))
@@ -265,7 +280,7 @@ static int w_rate_clients(afd_vm *vm, void *ctx)
 	POP(n);
 	if (n < 8 || n > (1 << 26))
 		return -24;
-	struct px_policy *pol = px_policy_get(cfg_of(ctx));
+	struct px_policy *pol = px_policy_get(ctx);
 	if (!pol)
 		return -8;
 	if (!is_worker(ctx))
@@ -275,7 +290,7 @@ static int w_rate_clients(afd_vm *vm, void *ctx)
 
 static struct px_ratelimit *limiter(void *ctx)
 {
-	struct px_policy *pol = px_policy_get(cfg_of(ctx));
+	struct px_policy *pol = px_policy_get(ctx);
 	return pol ? pol->rl : NULL;
 }
 
@@ -340,7 +355,7 @@ static int listener_policy(void *ctx, uint8_t flag)
 	if (cfg->current_listener < 0)
 		return -32;
 	cfg->listeners[cfg->current_listener].policy |= flag;
-	return px_policy_get(cfg) ? 0 : -8;
+	return px_policy_get(ctx) ? 0 : -8;
 }
 
 static int w_rate_requests(afd_vm *vm, void *ctx) { return listener_policy(ctx, PX_POLICY_RATE); }

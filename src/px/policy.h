@@ -51,6 +51,11 @@ struct px_obj {			/* a request, response or error of the script words (fetch.c) 
 	size_t len;
 };
 
+struct px_polstats {
+	int refs;			/* [atomic] the generations sharing them */
+	uint64_t rejected, denied, dropped;	/* [atomic] 429s, 403s, accepts closed */
+};
+
 #define PX_MMDB_PATH_MAX 8
 struct px_policy {
 	struct px_lpmset geo, deny;
@@ -62,13 +67,15 @@ struct px_policy {
 	char mmdb_field[128];		/* "country/iso_code" */
 	struct px_ratelimit *rl;
 	uint32_t rl_clients, rate, burst;
-	uint64_t rejected, denied, dropped;	/* [atomic] 429s, 403s, accepts closed */
+	struct px_polstats *stats;	/* shared by successive generations */
 	pthread_mutex_t objlock;
 	struct px_obj objs[PX_OBJS];
 	uint32_t objgen;
 };
 
-struct px_policy *px_policy_get(struct px_config *cfg);	/* made if needed; NULL: no memory */
+/* The policies of the configuration a VM works on, made if needed (NULL: no memory); a
+ * reload's new ones count on where the running ones' counters are. */
+struct px_policy *px_policy_get(struct px_vmctx *x);
 /* px_policy_free, the hooks and px_policy_metrics are declared in px.h. */
 
 /* geo.c */

@@ -346,6 +346,8 @@ then
 	esac
 	is "reload: the open breaker stays open" "1" \
 		"$(metric 19109 'afd_backend_circuit_state{pool="web",backend="127.0.0.1:19199"}')"
+	is "reload: the policy counters go on (403s: one before, one after)" "2" \
+		"$(metric 19109 'afd_acl_denied_total{action="403"}')"
 	stop "$RL"
 fi
 

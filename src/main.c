@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <editline/readline.h>
 #include <afd/forth.h>
+#include "px/log.h"
 #include "px/px.h"
 
 extern const struct { const char *name; const char *text; } afd_demo[];
@@ -25,6 +26,9 @@ static const char usage[] =
 	"      --data-size BYTES size of the data space (default 1048576)\n"
 	"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	"                        (wins over metrics-listen in the configuration)\n"
+	"      --access-log PATH one line per request to PATH (wins over access-log)\n"
+	"      --event-log PATH  events to PATH instead of stderr (wins over event-log)\n"
+	"      --log-level LEVEL error, warn, info (default) or debug (wins over log-level)\n"
 	"      --admin PATH      the admin socket (wins over admin-socket in the configuration)\n"
 	"      --pid-file PATH   write the serving process's PID there\n"
 	"  -h, --help            show this help\n"
@@ -119,6 +123,31 @@ static int repl(afd_vm *vm, struct host *h)
 	return h->errors && !h->tty ? 1 : 0;
 }
 
+/* --access-log, --event-log, --log-level: set now, and pinned against the configuration. */
+static int set_logs(const char *logs[2], const char *level)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!logs[i])
+			continue;
+		int err = px_log_set_path((enum px_log_which)i, logs[i]);
+		if (err < 0) {
+			fprintf(stderr, "afd: %s: %s\n", logs[i], strerror(-err));
+			return err;
+		}
+		px_log_pin((enum px_log_which)i);
+	}
+	if (level) {
+		int l = px_log_level_parse(level, strlen(level));
+		if (l < 0) {
+			fprintf(stderr, "afd: --log-level: not error, warn, info or debug: %s\n", level);
+			return l;
+		}
+		px_log_set_level((enum px_log_level)l);
+		px_log_pin_level();
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* A VM's large tables (dictionary headers, 4 MiB) are calloc'd: with a fixed threshold
@@ -133,6 +162,7 @@ int main(int argc, char **argv)
 	};
 	int interactive = 0, actions = 0, demo = 0;
 	const char *metrics = NULL, *check = NULL, *admin = NULL, *pid_file = NULL;
+	const char *logs[2] = { NULL, NULL }, *level = NULL;	/* [enum px_log_which] */
 	int64_t max_steps = 0;
 
 	/* options first: they shape the VM */
@@ -173,6 +203,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			metrics = argv[i];
+		} else if (!strcmp(a, "--access-log") || !strcmp(a, "--event-log") ||
+			   !strcmp(a, "--log-level")) {
+			if (++i >= argc) {
+				fprintf(stderr, "afd: %s needs an argument\n%s", a, usage);
+				return 2;
+			}
+			if (a[2] == 'l')
+				level = argv[i];
+			else
+				logs[a[2] == 'a' ? PX_LOG_ACCESS : PX_LOG_EVENTS] = argv[i];
 		} else if (!strcmp(a, "--admin") || !strcmp(a, "--pid-file")) {
 			if (++i >= argc) {
 				fprintf(stderr, "afd: %s needs a PATH\n%s", a, usage);
@@ -218,6 +258,11 @@ int main(int argc, char **argv)
 		afd_free(vm);
 		return 2;
 	}
+	if (set_logs(logs, level) < 0) {
+		px_detach(px);
+		afd_free(vm);
+		return 2;
+	}
 	if (check) {	/* like nginx -t: evaluate it, let handle-requests check instead of serve */
 		px->check_only = true;
 		int err = afd_include(vm, check);
@@ -246,7 +291,8 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		int err = 0;
 		if (!strcmp(a, "--max-steps") || !strcmp(a, "--data-size") || !strcmp(a, "--metrics") ||
-		    !strcmp(a, "--check") || !strcmp(a, "--admin") || !strcmp(a, "--pid-file")) {
+		    !strcmp(a, "--check") || !strcmp(a, "--admin") || !strcmp(a, "--pid-file") ||
+		    !strcmp(a, "--access-log") || !strcmp(a, "--event-log") || !strcmp(a, "--log-level")) {
 			i++;
 			continue;
 		} else if (!strcmp(a, "-e") || !strcmp(a, "--evaluate")) {

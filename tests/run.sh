@@ -43,6 +43,7 @@ LOCK=${AFD_NET_LOCK:-/tmp/afd-net-tests.lock}
 suite "load balancer" flock "$LOCK" bash tests/px/run.sh "$AFD"
 suite "metrics" flock "$LOCK" bash tests/px/metrics.sh "$AFD"
 suite "control plane" flock "$LOCK" bash tests/px/control.sh "$AFD"
+suite "logs" flock "$LOCK" bash tests/px/log.sh "$AFD"
 suite "policies" flock "$LOCK" bash tests/px/policy.sh "$AFD"
 
 echo "$passed passed, $failed failed"

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 #define ADMIN_MAX (1 << 20)	/* bytes of one change */
@@ -97,8 +98,8 @@ static void run_change(struct px_server *srv, const char *text, size_t len, FILE
 	if (!g) {
 		fprintf(out, "%s\n", err);
 		pthread_mutex_unlock(&srv->ctl);
-		fprintf(stderr, "afd: admin: rejected, generation %llu keeps running: %s\n",
-			(unsigned long long)cur->id, err);
+		px_log_event(PX_LOG_WARN, "admin: rejected, generation %llu keeps running: %s",
+			     (unsigned long long)cur->id, err);
 		return;
 	}
 	bool reload = g->ctx->want_reload, upgrade = g->ctx->want_upgrade;
@@ -109,11 +110,11 @@ static void run_change(struct px_server *srv, const char *text, size_t len, FILE
 		rc = px_gen_commit(srv, g, err, sizeof(err));
 		if (rc == 0) {
 			__atomic_add_fetch(&srv->reloads, 1, __ATOMIC_RELAXED);
-			fprintf(stderr, "afd: admin: generation %llu live in %.3f ms (built in %.3f "
-				"ms, taken by every worker in %.3f ms)\n",
-				(unsigned long long)srv->cur->id,
-				(srv->cur->build_ns + srv->cur->swap_ns) / 1e6,
-				srv->cur->build_ns / 1e6, srv->cur->swap_ns / 1e6);
+			px_log_event(PX_LOG_INFO, "admin: generation %llu live in %.3f ms (built in "
+				     "%.3f ms, taken by every worker in %.3f ms)",
+				     (unsigned long long)srv->cur->id,
+				     (srv->cur->build_ns + srv->cur->swap_ns) / 1e6,
+				     srv->cur->build_ns / 1e6, srv->cur->swap_ns / 1e6);
 		} else {
 			__atomic_add_fetch(&srv->reload_failures, 1, __ATOMIC_RELAXED);
 			fprintf(out, "%s\n", err);
@@ -336,7 +337,7 @@ int px_admin_start(struct px_server *srv, const char *path, struct px_admin **ap
 		return err;
 	}
 	a->running = true;
-	fprintf(stderr, "afd: admin socket %s\n", path);
+	px_log_event(PX_LOG_INFO, "admin socket %s", path);
 	*ap = a;
 	return 0;
 }

@@ -624,6 +624,7 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 		if (afd_register(vm, a->name, "( -- algo )", w_algo, (void *)i) < 0)
 			return -ENOMEM;
 	int err = px_register_request_words(vm, ctx);
+	err = err ? err : px_log_register_words(vm, ctx);	/* access-log... (log.c) */
 	err = err ? err : px_register_admin_words(vm, ctx);
 	return err ? err : px_register_policy_words(vm, ctx);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "log.h"
 #include "px.h"
 
 static void errf(char *err, size_t cap, const char *fmt, ...)
@@ -419,6 +420,7 @@ int px_gen_commit(struct px_server *srv, struct px_gen *g, char *err, size_t err
 	}
 	pthread_mutex_lock(&srv->mu);
 	apply_admin_state(g->cfg);
+	px_log_apply(&g->cfg->log);	/* before the workers adopt: they follow it (log.c) */
 	g->id = ++srv->next_id;
 	each_worker(srv, jobs, do_adopt);
 	struct px_gen *old = srv->cur;
@@ -463,14 +465,15 @@ int px_reload(struct px_server *srv, const char *origin, char *err, size_t errca
 	int rc = g ? px_gen_commit(srv, g, err, errcap) : -EINVAL;
 	if (rc == 0) {
 		__atomic_add_fetch(&srv->reloads, 1, __ATOMIC_RELAXED);
-		fprintf(stderr, "afd: %s: generation %llu live in %.3f ms (built in %.3f ms, "
-			"taken by every worker in %.3f ms)\n", origin, (unsigned long long)srv->cur->id,
-			(srv->cur->build_ns + srv->cur->swap_ns) / 1e6, srv->cur->build_ns / 1e6,
-			srv->cur->swap_ns / 1e6);
+		px_log_event(PX_LOG_INFO, "%s: generation %llu live in %.3f ms (built in %.3f ms, "
+			     "taken by every worker in %.3f ms)", origin,
+			     (unsigned long long)srv->cur->id,
+			     (srv->cur->build_ns + srv->cur->swap_ns) / 1e6, srv->cur->build_ns / 1e6,
+			     srv->cur->swap_ns / 1e6);
 	} else {
 		__atomic_add_fetch(&srv->reload_failures, 1, __ATOMIC_RELAXED);
-		fprintf(stderr, "afd: %s failed, generation %llu keeps running: %s\n", origin,
-			(unsigned long long)srv->cur->id, err);
+		px_log_event(PX_LOG_ERROR, "%s failed, generation %llu keeps running: %s", origin,
+			     (unsigned long long)srv->cur->id, err);
 	}
 	pthread_mutex_unlock(&srv->ctl);
 	px_spare_fill(srv);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "log.h"
 #include "px.h"
 
 struct px_probe {
@@ -40,9 +41,9 @@ void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const 
 	int was = __atomic_exchange_n(&b->st->up, up ? 1 : 0, __ATOMIC_RELAXED);
 	if (was == (up ? 1 : 0))
 		return;
-	fprintf(stderr, "afd: backend %s/%u.%u.%u.%u:%u is %s (%s)\n", cfg->pools[pool]->name,
-		b->ip >> 24, (b->ip >> 16) & 255, (b->ip >> 8) & 255, b->ip & 255, b->port,
-		up ? "UP" : "DOWN", why);
+	px_log_event(up ? PX_LOG_INFO : PX_LOG_WARN, "backend %s/%u.%u.%u.%u:%u is %s (%s)",
+		     cfg->pools[pool]->name, b->ip >> 24, (b->ip >> 16) & 255, (b->ip >> 8) & 255,
+		     b->ip & 255, b->port, up ? "UP" : "DOWN", why);
 }
 
 static void probe_done(struct px_probe *p, bool ok, const char *why)

@@ -59,6 +59,9 @@ struct px_conn {
 	bool dechunk;			/* an HTTP/1.0 client gets a chunked body as plain bytes */
 	uint8_t dc_state, dc_digits;	/* dechunk: state, hex digits of this size line */
 	uint64_t dc_left;
+	uint16_t client_port;
+	uint64_t head_ns;		/* the first byte of the request head came, 0: not yet */
+	struct px_areq *areq;		/* the access log's record of the request (log.h) */
 };
 
 static void close_conn(struct px_conn *c);
@@ -134,6 +137,23 @@ static void count_response(struct px_conn *c, int status)
 		px_count(&c->ls->responses[status / 100 - 1], 1);
 }
 
+/* ---- the access log (access.c): a record from the parsed head to the exchange's end ---- */
+static void log_begin(struct px_conn *c, const struct http_msg *m)
+{
+	if (c->w->alog && !c->areq)
+		c->areq = px_alog_begin(c->w, c->cin ? c->cin->data + c->cin->start : "",
+					buf_len(c->cin), m, c->head_ns);
+}
+
+static void log_end(struct px_conn *c, enum px_term term)
+{
+	if (!c->areq)
+		return;
+	struct px_alog_end e = { c->g->cfg, c->client_ip, c->client_port, c->pool,
+				 c->ntried ? c->tried[c->ntried - 1] : -1, c->ntried, term };
+	px_alog_http(c->w, &c->areq, &e);
+}
+
 /* The backend of the current exchange failed it (before release_backend forgets which). */
 static void backend_fault(struct px_conn *c)
 {
@@ -166,6 +186,7 @@ static void fail(struct px_conn *c, int status)
 		close_conn(c);
 		return;
 	}
+	log_begin(c, NULL);	/* a head that never completed (408) has no record yet */
 	release_backend(c, false);
 	px_buf_put(c->w, c->sin);
 	if (!(c->sin = px_buf_get(c->w))) {
@@ -179,6 +200,7 @@ static void fail(struct px_conn *c, int status)
 			 status == 429 ? "Retry-After: 1\r\n" : "", text);
 	c->sin->end = c->sfwd = (uint32_t)n;
 	count_response(c, status);
+	px_alog_status(c->areq, status, true);
 	c->state = ST_CLOSING;
 	phase_timer(c);
 }
@@ -538,6 +560,7 @@ static int start_request(struct px_conn *c)
 		r = HTTP_TOO_LARGE;
 	}
 	px_count(&c->ls->requests, 1);
+	log_begin(c, r < 0 ? NULL : m);
 	if (r < 0) {
 		fail(c, -r);
 		return -1;
@@ -579,6 +602,7 @@ static int start_request(struct px_conn *c)
 		fail(c, 400);
 		return -1;
 	}
+	px_alog_in(c->areq, c->cfwd - (uint32_t)n);	/* body bytes that came with the head */
 	c->req_done = done;
 	px_count(&c->g->stats.pools[c->pool].requests, 1);
 	if (attach_backend(c, backend) < 0) {
@@ -616,6 +640,7 @@ static int start_response(struct px_conn *c)
 	uint64_t latency = ev_now(w->loop) - c->sent_ns;
 	lb_backend_observe_latency(be, latency, ev_now(w->loop));
 	px_observe_latency(c->g, c->pool, c->backend, latency);
+	px_alog_backend_time(c->areq, latency);
 	px_health_passive(c->g->cfg, c->pool, c->backend, true);
 	px_policy_backend_result(c->g->cfg, c->pool, c->backend, m->status);
 	c->server_keepalive = m->keep_alive;
@@ -636,6 +661,7 @@ static int start_response(struct px_conn *c)
 	c->sfwd = (uint32_t)n;
 	c->resp_head_done = true;
 	count_response(c, m->status);
+	px_alog_status(c->areq, m->status, false);
 	return frame_response(c) < 0 ? -502 : 1;
 }
 
@@ -644,6 +670,8 @@ static void finish_exchange(struct px_conn *c)
 {
 	bool reuse = c->server_keepalive && c->resp_body != HTTP_BODY_CLOSE &&
 		     c->sin->start == c->sin->end;
+	log_end(c, PX_TERM_NONE);
+	c->head_ns = 0;		/* a pipelined next request starts now */
 	release_backend(c, reuse);
 	px_buf_put(c->w, c->sin);
 	c->sin = NULL;
@@ -677,8 +705,11 @@ static bool step_head(struct px_conn *c)
 			      c->c_hup);
 	if (n > 0) {
 		px_count(&c->ls->bytes_in, (uint64_t)n);
-		if (first)	/* a request has begun: it must now arrive in time */
+		if (first) {	/* a request has begun: it must now arrive in time */
+			if (c->w->alog)	/* and the access log's time for it starts */
+				c->head_ns = ev_now(c->w->loop);
 			phase_timer(c);
+		}
 		return true;
 	}
 	if (n == -EAGAIN) {
@@ -777,6 +808,7 @@ static bool step_proxy(struct px_conn *c)
 		n = px_buf_send(c->c.fd, c->sin, c->sfwd, &c->c_wr);
 		if (n > 0) {
 			px_count(&c->ls->bytes_out, (uint64_t)n);
+			px_alog_out(c->areq, (uint64_t)n);
 			progress = true;
 		} else if (n != -EAGAIN) {
 			close_conn(c);
@@ -788,11 +820,13 @@ static bool step_proxy(struct px_conn *c)
 		if (n > 0) {
 			px_count(&c->ls->bytes_in, (uint64_t)n);
 			bool done = c->req_done;
+			uint32_t was = c->cfwd;
 			if (frame(c->cin, &c->cfwd, c->req_body, &c->req_left, &c->req_chunk,
 				  &done) < 0) {
 				fail(c, 400);
 				return true;
 			}
+			px_alog_in(c->areq, c->cfwd - was);
 			c->req_done = done;
 			progress = true;
 		} else if (n != -EAGAIN && n != -ENOBUFS) {
@@ -816,8 +850,10 @@ static bool step_closing(struct px_conn *c)
 			close_conn(c);
 			return false;
 		}
-		if (n > 0)
+		if (n > 0) {
 			px_count(&c->ls->bytes_out, (uint64_t)n);
+			px_alog_out(c->areq, (uint64_t)n);
+		}
 	}
 	if (!pending(c->sin, c->sfwd)) {
 		shutdown(c->c.fd, SHUT_WR);
@@ -911,6 +947,8 @@ static void close_conn(struct px_conn *c)
 	struct px_worker *w = c->w;
 	if (c->closed)
 		return;
+	log_end(c, c->state == ST_CLOSING ? PX_TERM_NONE :	/* after an answer of its own */
+		   c->c_hup ? PX_TERM_CLIENT_CLOSED : PX_TERM_ABORTED);
 	c->closed = true;
 	px_live_del(&c->live);
 	px_gauge_add(&c->ls->active, -1);
@@ -939,7 +977,7 @@ static void live_drain(void *p)
 		c->client_keepalive = false;
 }
 
-void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip)
+void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip, uint16_t client_port)
 {
 	struct px_worker *w = l->g->w;
 	struct px_conn *c = px_obj_get(w, sizeof(*c));
@@ -954,6 +992,7 @@ void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip)
 	c->li = (int)(l - l->g->listeners);
 	c->ls = &c->g->stats.listeners[c->li];
 	c->client_ip = client_ip;
+	c->client_port = client_port;
 	c->state = ST_HEAD;
 	c->backend = -1;
 	ev_io_init(&c->c, fd, on_client, c);

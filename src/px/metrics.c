@@ -552,6 +552,7 @@ static int expose(struct px_metrics *m, struct text *t)
 		expose_process(m, t);
 		expose_listeners(m, t);
 		expose_pools(m, t);
+		put(t, "%s", px_log_metrics());	/* afd_log_lines_total, ..._dropped_total */
 		err = expose_backends(m, t);
 		policies = px_policy_metrics(m->cfg);	/* circuit breakers, rate limits, ACLs */
 		put(t, "%s", policies ? policies : "");

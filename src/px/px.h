@@ -17,6 +17,7 @@
 #include <afd/forth.h>
 #include <afd/http.h>
 #include <afd/lb.h>
+#include "log.h"
 
 enum px_mode { PX_HTTP, PX_TCP, PX_STATIC };
 
@@ -72,6 +73,7 @@ struct px_config {
 	bool metrics_pinned;		/* set by --metrics: the configuration does not change it */
 	char admin_path[108];		/* admin-socket: a UNIX socket, or "" */
 	char run_user[64], run_group[64];	/* run-as-user, run-as-group: after binding */
+	struct px_log_cfg log;		/* access-log, event-log, log-level... (log.c) */
 	struct px_policy *policy;	/* policy.c: rate limits, access lists, geo; or NULL */
 };
 
@@ -266,6 +268,7 @@ struct px_worker {
 	bool soft_drain;		/* upgrade: idle clients get Connection: close, not a cut */
 	struct px_probe *probes;	/* health checks this worker runs */
 	int nprobes;
+	struct px_alog *alog;		/* access.c: its access log buffer; NULL when off */
 };
 
 /* The serving process's control plane: the current generation and how it changes. */
@@ -395,8 +398,8 @@ void px_live_add(struct px_worker *w, struct px_live *l, void (*close)(void *),
 void px_live_del(struct px_live *l);
 
 /* http_conn.c, tcp_conn.c, static.c: a new accepted client */
-void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip);
-void px_tcp_accept(struct px_listener *l, int fd, uint32_t client_ip);
+void px_http_accept(struct px_listener *l, int fd, uint32_t client_ip, uint16_t client_port);
+void px_tcp_accept(struct px_listener *l, int fd, uint32_t client_ip, uint16_t client_port);
 void px_static_accept(struct px_listener *l, int fd);
 
 /* policy.c (policy.h): rate limits, access lists, geo tables, circuit breakers. The hooks

@@ -3,6 +3,7 @@
  *   SIGHUP   reload: the configuration files again, as a new generation (gen.c)
  *   SIGUSR2  upgrade: start the executable anew, hand it the listening sockets, and once it
  *            says it is ready, finish the requests in flight and exit
+ *   SIGUSR1  open the log files again (rotation: log.c)
  *   SIGTERM  drain and exit; SIGINT, SIGQUIT: stop now */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include "log.h"
 #include "px.h"
 
 static const char *mode_name(enum px_mode m)
@@ -28,20 +30,21 @@ static void announce(const struct px_config *cfg, int workers)
 {
 	for (int i = 0; i < cfg->nlisteners; i++) {
 		const struct px_listener_cfg *l = &cfg->listeners[i];
-		fprintf(stderr, "afd: %s on %u.%u.%u.%u:%u", mode_name(l->mode), l->ip >> 24,
-			(l->ip >> 16) & 255, (l->ip >> 8) & 255, l->ip & 255, l->port);
+		char pool[128] = "";
 		if (l->pool >= 0) {
 			const struct lb_pool *p = cfg->pools[l->pool];
-			fprintf(stderr, ", pool %s (%s, %u backends)", p->name, p->algo->name, p->n);
+			snprintf(pool, sizeof(pool), ", pool %s (%s, %u backends)", p->name,
+				 p->algo->name, p->n);
 		}
-		fputc('\n', stderr);
+		px_log_event(PX_LOG_INFO, "%s on %u.%u.%u.%u:%u%s", mode_name(l->mode), l->ip >> 24,
+			     (l->ip >> 16) & 255, (l->ip >> 8) & 255, l->ip & 255, l->port, pool);
 	}
 	if (cfg->metrics_port)
-		fprintf(stderr, "afd: metrics on http://%u.%u.%u.%u:%u/metrics\n",
-			cfg->metrics_ip >> 24, (cfg->metrics_ip >> 16) & 255,
-			(cfg->metrics_ip >> 8) & 255, cfg->metrics_ip & 255, cfg->metrics_port);
-	fprintf(stderr, "afd: %d worker%s, pid %d\n", workers, workers == 1 ? "" : "s",
-		(int)getpid());
+		px_log_event(PX_LOG_INFO, "metrics on http://%u.%u.%u.%u:%u/metrics",
+			     cfg->metrics_ip >> 24, (cfg->metrics_ip >> 16) & 255,
+			     (cfg->metrics_ip >> 8) & 255, cfg->metrics_ip & 255, cfg->metrics_port);
+	px_log_event(PX_LOG_INFO, "%d worker%s, pid %d", workers, workers == 1 ? "" : "s",
+		     (int)getpid());
 }
 
 int px_config_check(const struct px_config *cfg, FILE *out)
@@ -149,7 +152,8 @@ static void notify_parent(void)
 	char msg[32];
 	int n = snprintf(msg, sizeof(msg), "ready %d\n", (int)getpid());
 	if (write(fd, msg, (size_t)n) != n)
-		fprintf(stderr, "afd: upgrade: cannot tell the old process: %s\n", strerror(errno));
+		px_log_event(PX_LOG_ERROR, "upgrade: cannot tell the old process: %s",
+			     strerror(errno));
 	close(fd);
 }
 
@@ -244,8 +248,8 @@ int px_upgrade(struct px_server *srv, char *err, size_t errcap)
 			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		goto out;
 	}
-	fprintf(stderr, "afd: upgrade: pid %d serves now; pid %d finishes its requests\n",
-		newpid, (int)getpid());
+	px_log_event(PX_LOG_INFO, "upgrade: pid %d serves now; pid %d finishes its requests",
+		     newpid, (int)getpid());
 	srv->upgraded = true;
 out:
 	if (pfd[0] >= 0)
@@ -266,7 +270,7 @@ static int drop_privileges(const struct px_config *cfg)
 	if (cfg->run_group[0]) {
 		struct group *gr = getgrnam(cfg->run_group);
 		if (!gr) {
-			fprintf(stderr, "afd: run-as-group: no group %s\n", cfg->run_group);
+			px_log_event(PX_LOG_ERROR, "run-as-group: no group %s", cfg->run_group);
 			return -EINVAL;
 		}
 		gid = gr->gr_gid;
@@ -274,7 +278,7 @@ static int drop_privileges(const struct px_config *cfg)
 	if (cfg->run_user[0]) {
 		struct passwd *pw = getpwnam(cfg->run_user);
 		if (!pw) {
-			fprintf(stderr, "afd: run-as-user: no user %s\n", cfg->run_user);
+			px_log_event(PX_LOG_ERROR, "run-as-user: no user %s", cfg->run_user);
 			return -EINVAL;
 		}
 		uid = pw->pw_uid;
@@ -284,15 +288,15 @@ static int drop_privileges(const struct px_config *cfg)
 	if (geteuid() == uid && getegid() == gid)
 		return 0;	/* already (an upgraded process inherits it) */
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-		fprintf(stderr, "afd: dropping privileges to uid %d gid %d: %s\n", (int)uid,
-			(int)gid, strerror(errno));
+		px_log_event(PX_LOG_ERROR, "dropping privileges to uid %d gid %d: %s", (int)uid,
+			     (int)gid, strerror(errno));
 		return -errno;
 	}
 	if (setuid(0) == 0) {	/* must not be able to get them back */
-		fprintf(stderr, "afd: dropping privileges: root is still reachable\n");
+		px_log_event(PX_LOG_ERROR, "dropping privileges: root is still reachable");
 		return -EPERM;
 	}
-	fprintf(stderr, "afd: running as uid %d gid %d\n", (int)uid, (int)gid);
+	px_log_event(PX_LOG_INFO, "running as uid %d gid %d", (int)uid, (int)gid);
 	return 0;
 }
 
@@ -300,8 +304,8 @@ static int drop_privileges(const struct px_config *cfg)
  * connections are done; whatever is still open after the timeout is closed. */
 static void drain_workers(struct px_worker *ws, int n, uint64_t timeout_ns, bool soft)
 {
-	fprintf(stderr, "afd: %s: draining (at most %llu ms)\n", soft ? "upgrade" : "SIGTERM",
-		(unsigned long long)(timeout_ns / 1000000));
+	px_log_event(PX_LOG_INFO, "%s: draining (at most %llu ms)", soft ? "upgrade" : "SIGTERM",
+		     (unsigned long long)(timeout_ns / 1000000));
 	for (int i = 0; i < n; i++)
 		px_worker_drain(&ws[i], soft);
 	struct timespec until;
@@ -320,8 +324,8 @@ static void drain_workers(struct px_worker *ws, int n, uint64_t timeout_ns, bool
 			late++;
 	}
 	if (late)
-		fprintf(stderr, "afd: drain timeout: closing what %d worker%s still had open\n", late,
-			late == 1 ? "" : "s");
+		px_log_event(PX_LOG_WARN, "drain timeout: closing what %d worker%s still had open",
+			     late, late == 1 ? "" : "s");
 }
 
 static int write_pid_file(const char *path)
@@ -332,7 +336,7 @@ static int write_pid_file(const char *path)
 	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
 	FILE *f = fopen(tmp, "w");
 	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0 || rename(tmp, path)) {
-		fprintf(stderr, "afd: --pid-file %s: %s\n", path, strerror(errno));
+		px_log_event(PX_LOG_ERROR, "--pid-file %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -343,20 +347,24 @@ static void wait_signals(struct px_server *srv, int started)
 {
 	sigset_t set;
 	sigemptyset(&set);
-	int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2 };
+	int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2, SIGUSR1 };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
 		sigaddset(&set, sigs[i]);
 	for (;;) {
 		int sig;
 		sigwait(&set, &sig);
 		char err[1024];
+		if (sig == SIGUSR1) {	/* the log files were renamed: open them again (log.c) */
+			px_log_reopen();
+			continue;
+		}
 		if (sig == SIGHUP) {
 			px_reload(srv, "SIGHUP reload", err, sizeof(err));
 			continue;
 		}
 		if (sig == SIGUSR2 && !srv->upgraded) {
 			if (px_upgrade(srv, err, sizeof(err)) < 0) {
-				fprintf(stderr, "afd: %s\n", err);
+				px_log_event(PX_LOG_ERROR, "%s", err);
 				continue;
 			}
 		}
@@ -365,7 +373,7 @@ static void wait_signals(struct px_server *srv, int started)
 				      sig == SIGUSR2);
 			return;
 		}
-		fprintf(stderr, "afd: %s: stopping now\n", sig == SIGINT ? "SIGINT" : "SIGQUIT");
+		px_log_event(PX_LOG_INFO, "%s: stopping now", sig == SIGINT ? "SIGINT" : "SIGQUIT");
 		return;
 	}
 }
@@ -384,7 +392,7 @@ int px_serve(struct px_vmctx *ctx)
 	inherit_fds();
 	sigset_t block, old;
 	sigemptyset(&block);
-	int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2, SIGPIPE };
+	int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2, SIGUSR1, SIGPIPE };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
 		sigaddset(&block, sigs[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
@@ -415,16 +423,16 @@ int px_serve(struct px_vmctx *ctx)
 		srv->cur = first;	/* for px_gen_commit's bookkeeping: replaced by itself */
 		__atomic_add_fetch(&first->refs, 1, __ATOMIC_RELAXED);
 		if ((err = px_gen_commit(srv, first, msg, sizeof(msg))) < 0)
-			fprintf(stderr, "afd: %s\n", msg);
+			px_log_event(PX_LOG_ERROR, "%s", msg);
 		first = NULL;
 	}
 	close_inherited();
 	if (!err && (err = px_metrics_start(srv, &metrics)) < 0)
-		fprintf(stderr, "afd: metrics-listen: %s\n", strerror(-err));
+		px_log_event(PX_LOG_ERROR, "metrics-listen: %s", strerror(-err));
 	const char *apath = ctx->admin_path ? ctx->admin_path
 			    : cfg->admin_path[0] ? cfg->admin_path : NULL;
 	if (!err && apath && (err = px_admin_start(srv, apath, &admin)) < 0)
-		fprintf(stderr, "afd: admin socket %s: %s\n", apath, strerror(-err));
+		px_log_event(PX_LOG_ERROR, "admin socket %s: %s", apath, strerror(-err));
 	if (!err)
 		err = drop_privileges(cfg);
 	if (!err)

@@ -30,7 +30,22 @@ struct px_tcp {
 	int pool, backend, ntried;
 	uint32_t client_ip;
 	int16_t tried[MAX_TRIED];	/* a bitmap only while picking: idle memory stays small */
+	uint16_t client_port;
+	bool timed_out;
+	uint64_t start_ns, connect_ns;	/* the access log's (log.h): accepted, connected */
+	uint64_t bytes_in, bytes_out;
 };
+
+/* The connection's access log line (access.c), when it ends. */
+static void tcp_log(struct px_tcp *t, enum px_term term)
+{
+	if (!t->w->alog)
+		return;
+	struct px_alog_end e = { t->g->cfg, t->client_ip, t->client_port, t->pool,
+				 t->ntried ? t->tried[t->ntried - 1] : -1, t->ntried, term };
+	px_alog_tcp(t->w, &e, t->l->ip, t->l->port, t->start_ns, t->connect_ns, t->bytes_in,
+		    t->bytes_out);
+}
 
 static void tcp_close(struct px_tcp *t);
 static void tcp_pump(struct px_tcp *t);
@@ -134,6 +149,7 @@ static bool tcp_connected(struct px_tcp *t)
 		return false;
 	}
 	t->connected = true;
+	t->connect_ns = ev_now(t->w->loop);
 	ev_timer_in(t->w->loop, &t->timer, t->g->cfg->tcp_idle_ns);
 	return true;
 }
@@ -147,8 +163,10 @@ static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, stru
 		ssize_t n = relay_read(t->w, from, bp, rd, hup);
 		if (n > 0) {
 			progress = 1;
-			if (from == t->c.fd)
+			if (from == t->c.fd) {
 				px_count(&t->ls->bytes_in, (uint64_t)n);
+				t->bytes_in += (uint64_t)n;
+			}
 		}
 		else if (n == 0) {
 			*eof = true;
@@ -161,8 +179,10 @@ static int relay(struct px_tcp *t, int from, bool *rd, bool hup, bool *eof, stru
 		ssize_t n = px_buf_send(to, *bp, (*bp)->end, wr);
 		if (n > 0) {
 			progress = 1;
-			if (to == t->c.fd)
+			if (to == t->c.fd) {
 				px_count(&t->ls->bytes_out, (uint64_t)n);
+				t->bytes_out += (uint64_t)n;
+			}
 		}
 		else if (n != -EAGAIN)
 			return -1;
@@ -257,6 +277,7 @@ static void on_tcp_timeout(struct ev_loop *loop, struct ev_timer *timer)
 	}
 	if (!t->connected && tcp_retry(t) == 0)	/* connecting took too long */
 		return;
+	t->timed_out = true;
 	tcp_close(t);
 }
 
@@ -271,6 +292,8 @@ static void tcp_close(struct px_tcp *t)
 	struct px_worker *w = t->w;
 	if (t->closed)
 		return;
+	tcp_log(t, !t->connected ? PX_TERM_CONNECT : t->up_shut && t->down_shut ? PX_TERM_NONE :
+		   t->timed_out ? PX_TERM_TIMEOUT : PX_TERM_ABORTED);
 	t->closed = true;
 	px_live_del(&t->live);
 	px_gauge_add(&t->ls->active, -1);
@@ -286,7 +309,7 @@ static void tcp_close(struct px_tcp *t)
 
 static void live_close(void *t) { tcp_close(t); }
 
-void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip)
+void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip, uint16_t client_port)
 {
 	struct px_worker *w = li->g->w;
 	const struct px_listener_cfg *l = li->cfg;
@@ -302,6 +325,8 @@ void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip)
 	t->pool = l->pool;
 	t->backend = -1;
 	t->client_ip = client_ip;
+	t->client_port = client_port;
+	t->start_ns = ev_now(w->loop);
 	ev_io_init(&t->c, fd, on_tcp_client, t);
 	ev_io_init(&t->s, -1, on_tcp_server, t);
 	ev_timer_init(&t->timer, on_tcp_timeout, t);
@@ -309,6 +334,7 @@ void px_tcp_accept(struct px_listener *li, int fd, uint32_t client_ip)
 		px_count(&t->g->stats.pools[t->pool].requests, 1);
 	if (t->pool < 0 || ev_io_set(w->loop, &t->c, EV_READ | EV_WRITE | EV_RDHUP | EV_ET) < 0 ||
 	    tcp_attach(t) < 0) {
+		tcp_log(t, t->ntried ? PX_TERM_CONNECT : PX_TERM_NO_BACKEND);
 		close(fd);
 		px_obj_put(w, t, sizeof(*t));
 		return;

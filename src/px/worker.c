@@ -254,8 +254,8 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		px_count(&l->g->stats.listeners[l - l->g->listeners].accepted, 1);
 		set_nodelay(fd);
 		switch (l->cfg->mode) {
-		case PX_HTTP: px_http_accept(l, fd, ntohl(sa.sin_addr.s_addr)); break;
-		case PX_TCP: px_tcp_accept(l, fd, ntohl(sa.sin_addr.s_addr)); break;
+		case PX_HTTP: px_http_accept(l, fd, ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)); break;
+		case PX_TCP: px_tcp_accept(l, fd, ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)); break;
 		case PX_STATIC: px_static_accept(l, fd); break;
 		}
 	}
@@ -428,7 +428,7 @@ static int wgen_vm(struct px_wgen *g)
 		if (err && err != AFD_THROW_BYE) {	/* BYE: handle-requests ends a source */
 			char msg[512];
 			afd_format_error(v->vm, msg, sizeof(msg));
-			fprintf(stderr, "afd: worker %d: replaying %s: %s\n", g->w->id, name, msg);
+			px_log_event(PX_LOG_WARN, "worker %d: replaying %s: %s", g->w->id, name, msg);
 		}
 	}
 	afd_cell xt = afd_find(v->vm, "handle-http-request", 19);
@@ -606,7 +606,9 @@ void px_wgen_adopt(struct px_worker *w, struct px_wgen *g)
 			ev_io_set(w->loop, &g->listeners[i].io, EV_READ);
 	w->cur = g;
 	if (px_health_start(w) < 0)
-		fprintf(stderr, "afd: worker %d: no memory for health checks\n", w->id);
+		px_log_event(PX_LOG_ERROR, "worker %d: no memory for health checks", w->id);
+	if (px_alog_sync(w) < 0)	/* the access log as the generation has it (access.c) */
+		px_log_event(PX_LOG_ERROR, "worker %d: no memory for the access log", w->id);
 	if (old)
 		px_wgen_put(old);
 }
@@ -705,6 +707,7 @@ void px_worker_fini(struct px_worker *w)
 	while (w->live)		/* each close unlinks itself */
 		w->live->close(w->live);
 	px_health_stop(w);
+	px_alog_fini(w);	/* after the connections above: their last lines */
 	if (w->cur) {
 		struct px_wgen *g = w->cur;
 		w->cur = NULL;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "log.h"
 #include "policy.h"
 
 #define POP(v) do { int e_ = afd_pop(vm, &(v)); if (e_) return e_; } while (0)
@@ -124,7 +125,17 @@ void px_policy_backend_result(struct px_config *cfg, int pool, int backend, int 
 	if (!p->breaker.on || (uint32_t)backend >= p->n)
 		return;
 	bool ok = status > 0 && (status < 500 || !p->breaker.count_5xx);
-	lb_breaker_result(p, &p->backends[backend], ok);
+	struct lb_backend *b = &p->backends[backend];
+	uint64_t opens = __atomic_load_n(&b->st->cb_opens, __ATOMIC_RELAXED);
+	int was = __atomic_load_n(&b->st->cb_open, __ATOMIC_RELAXED);
+	lb_breaker_result(p, b, ok);
+	bool opened = __atomic_load_n(&b->st->cb_opens, __ATOMIC_RELAXED) != opens;
+	if (opened || (was && !__atomic_load_n(&b->st->cb_open, __ATOMIC_RELAXED)))
+		px_log_event(opened ? PX_LOG_WARN : PX_LOG_INFO,
+			     "backend %s/%u.%u.%u.%u:%u circuit breaker %s", p->name, b->ip >> 24,
+			     (b->ip >> 16) & 255, (b->ip >> 8) & 255, b->ip & 255, b->port,
+			     opened ? (was ? "open again (a half-open probe failed)" : "open") :
+				      "closed");
 }
 
 /* ---- metrics ---- */

@@ -233,6 +233,9 @@ CONF
 		esac
 		is "closed again (0), and it opened twice" "0 2" \
 			"$(state) $(metric 19069 "afd_backend_circuit_opens_total{pool=\"web\",$BE}")"
+		is "the event log says when it opened and closed" \
+			"open|open again (a half-open probe failed)|closed" \
+			"$(grep -o 'web/127.0.0.1:19062 circuit breaker .*' "$T/cb.log" | cut -d' ' -f4- | paste -sd'|')"
 		stop "$RP"
 	fi
 	curl -s --max-time 5 -o "$T/scrape" http://127.0.0.1:19069/metrics

@@ -20,6 +20,13 @@ uint64_t lb_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The half-open backend whose probe this thread's last pick claimed: a routing word picks
+ * (next-backend) and the proxy then checks its choice with lb_backend_usable, which must not
+ * refuse the probe just claimed for it. lb_pick forgets it before each pick. */
+static __thread const struct lb_bstate *claimed;
+
+void lb_breaker_forget(void) { claimed = NULL; }
+
 #define LD(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
 #define ST(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
 
@@ -42,7 +49,7 @@ static void rearm_stuck(struct lb_backend *b, uint64_t now)
 
 bool lb_breaker_passable(const struct lb_backend *b)
 {
-	if (__builtin_expect(!LD(b->st->cb_open), 1))
+	if (__builtin_expect(!LD(b->st->cb_open), 1) || claimed == b->st)
 		return true;
 	uint64_t now = lb_now_ns();
 	if (now < LD(b->st->cb_until_ns))
@@ -60,8 +67,10 @@ bool lb_breaker_claim(struct lb_backend *b)
 	int left = LD(b->st->cb_budget);
 	while (left > 0)
 		if (__atomic_compare_exchange_n(&b->st->cb_budget, &left, left - 1, false,
-						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			claimed = b->st;
 			return true;
+		}
 	return false;
 }
 

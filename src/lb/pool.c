@@ -179,6 +179,7 @@ struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const 
 	static const struct lb_key nokey;
 	struct lb_pool *pool = p->pool;
 	struct lb_backend *b = NULL;
+	lb_breaker_forget();
 	if (picker_sync(p) == 0)
 		b = pool->algo->pick(pool, p->state, key ? key : &nokey, tried);
 	if (b && __builtin_expect(__atomic_load_n(&b->st->cb_open, __ATOMIC_RELAXED), 0))

@@ -354,5 +354,38 @@ then
 	stop "$RL"
 fi
 
+# ---- 11. the breaker with a routing word that picks (next-backend): the probe goes through ----
+if start cbroute 19120 <<'CONF'
+"alive" 127.0.0.1 19121 http-static-server
+pool-create "web" 127.0.0.1 19121 1 add-backend 127.0.0.1 19122 1 add-backend
+1 circuit-breaker-threshold 1000 circuit-breaker-timeout
+: handle-http-request ( packet -- action ) "web" get-pool next-backend packet-redirect ;
+127.0.0.1 19120 listen
+127.0.0.1 19129 metrics-listen
+1 workers handle-requests
+CONF
+then
+	CRP=$LAST
+	for i in 1 2 3; do from 127.0.0.80 http://127.0.0.1:19120/ > /dev/null; done
+	s1=$(metric 19129 'afd_backend_circuit_state{pool="web",backend="127.0.0.1:19122"}')
+	if start revived2 19122 <<'CONF'
+"revived" 127.0.0.1 19122 http-static-server
+1 workers handle-requests
+CONF
+	then
+		sleep 1.1
+		got=""
+		for i in $(seq 4); do got="$got $(from 127.0.0.80 http://127.0.0.1:19120/)"; done
+		s2=$(metric 19129 'afd_backend_circuit_state{pool="web",backend="127.0.0.1:19122"}')
+		case "$s1 $s2 $got" in
+		"1 0 "*revived*) ok "routing word: the half-open probe picked by next-backend closes the breaker" ;;
+		*) notok "routing word: the half-open probe picked by next-backend closes the breaker" \
+			"states $s1 $s2, bodies:$got" ;;
+		esac
+		stop "$LAST"
+	fi
+	stop "$CRP"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

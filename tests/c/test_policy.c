@@ -122,6 +122,8 @@ static void test_breaker_stuck_probe(void)
 	lb_breaker_result(p, b, false);
 	nanosleep(&(struct timespec){ 0, 15 * 1000000 }, NULL);
 	CHECK(lb_breaker_claim(b));			/* the probe, lost */
+	CHECK(lb_backend_usable(b));			/* to the pick that claimed it */
+	lb_breaker_forget();				/* (the next pick forgets it) */
 	CHECK(!lb_backend_usable(b));
 	nanosleep(&(struct timespec){ 0, 15 * 1000000 }, NULL);
 	CHECK(lb_backend_usable(b));			/* handed out again */

@@ -5,7 +5,7 @@ CFLAGS  ?= -O2 -g
 # project flags apart from CFLAGS, so `make CFLAGS=...` (asan, fuzz) keeps them
 XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wno-missing-field-initializers -Iinclude -Isrc $(CFLAGS)
-LDLIBS  += -ledit -lm
+LDLIBS  += -ledit -lmaxminddb -lm
 B       ?= build
 
 ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/jit/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c))
@@ -49,7 +49,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 
 $(B)/tests/%: tests/c/%.c $(B)/libafd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(XCFLAGS) -o $@ $^ -lmaxminddb -lpthread -lm
 
 test:
 	@bash scripts/deps.sh test
@@ -67,9 +67,14 @@ fuzz:
 	@bash scripts/deps.sh san
 	@bash fuzz/run.sh $(FUZZ_SECONDS)
 
-bench: afd
+bench: afd $(B)/lpm_bench
 	@bash scripts/deps.sh bench
 	@bash bench/run.sh
+	@$(B)/lpm_bench
+
+# Lookups per second in the longest-prefix-match table (geo, access lists), 100k prefixes.
+$(B)/lpm_bench: bench/lpm_bench.c $(B)/libafd.a
+	$(CC) $(XCFLAGS) -o $@ $^ -lm
 
 # AFD against HAProxy and nginx as load balancers on loopback (~4 min). Needs haproxy, nginx
 # and wrk; installing them would start their system services, so that is left to the user:

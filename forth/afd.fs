@@ -7,3 +7,5 @@
 : in-cidr? ( ip addr prefix -- flag )  \ is ip inside addr/prefix?
   cidr-mask >r r@ and swap r> and = ;
 : .cidr ( addr prefix -- ) swap ip>str type [char] / emit 0 .r space ;
+: >= ( n1 n2 -- flag ) < 0= ;  \ the design document's rate-limit-check uses it
+: <= ( n1 n2 -- flag ) > 0= ;

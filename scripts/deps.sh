@@ -4,7 +4,7 @@
 set -eu
 what=${1:-all}
 
-build_pkgs="gcc make libc6-dev libedit-dev"
+build_pkgs="gcc make libc6-dev libedit-dev libmaxminddb-dev"
 test_pkgs="tmux curl python3 wrk socat"	# REPL test: a terminal; proxy tests: clients, backends
 san_pkgs="clang libclang-rt-14-dev"	# make asan, make fuzz
 bench_pkgs="gforth hyperfine time"

@@ -26,6 +26,26 @@ struct lb_bstate {
 	uint64_t ewma_stamp_ns;		/* when ewma_ns was last updated */
 	uint64_t picks;			/* times chosen */
 	int passive_fails;		/* failed requests in a row (health checks) */
+	/* circuit breaker (breaker.c): open, and until when no request passes */
+	int cb_open;			/* 0 closed; 1 open (half-open once cb_until_ns passed) */
+	int cb_fails;			/* failures in a row while closed */
+	int cb_budget;			/* half-open: probe requests still to let through */
+	int cb_probes;			/* the budget each half-open period starts with */
+	uint64_t cb_until_ns;		/* open: no request before this (lb_now_ns) */
+	uint64_t cb_window_ns;		/* the open timeout it was opened with */
+	uint64_t cb_opens;		/* times it opened */
+};
+
+/* Circuit breaker states, as circuit-breaker-state@ gives them. */
+enum { LB_CB_CLOSED, LB_CB_OPEN, LB_CB_HALF_OPEN };
+
+/* A pool's breaker settings (configuration; the state is per backend, in lb_bstate). */
+struct lb_breaker_cfg {
+	bool on;			/* failed requests drive it (circuit-breaker-threshold) */
+	bool count_5xx;			/* a 5xx answer is a failure too */
+	uint32_t threshold;		/* failures in a row that open it */
+	uint32_t probes;		/* requests let through while half-open */
+	uint64_t open_ns;		/* how long it stays open before half-open */
 };
 
 struct lb_backend {
@@ -69,6 +89,7 @@ struct lb_pool {
 	struct lb_backend *backends;	/* n of them */
 	uint32_t n, cap;
 	uint64_t version;		/* bumped when backends/weights change: states rebuild */
+	struct lb_breaker_cfg breaker;
 	/* [atomic] */
 	uint64_t requests, no_backend;
 	uint64_t rr_next;		/* round-robin's cursor, shared by the workers */

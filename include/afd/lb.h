@@ -44,6 +44,15 @@ void lb_picker_fini(struct lb_picker *p);	/* frees the state; p->pool is kept */
 /* Passive and active observations. */
 void lb_backend_observe_latency(struct lb_backend *b, uint64_t ns, uint64_t now_ns);
 
+/* Circuit breaker (breaker.c). Time is lb_now_ns(), the monotonic clock. A pick claims a
+ * half-open backend's probe (lb_pick does); results come from the data path or from Forth. */
+uint64_t lb_now_ns(void);
+int lb_breaker_state(const struct lb_backend *b, uint64_t now);	/* LB_CB_* */
+bool lb_breaker_passable(const struct lb_backend *b);	/* no claim: a picker's filter */
+bool lb_breaker_claim(struct lb_backend *b);		/* take a half-open probe; false: none */
+void lb_breaker_forget(void);	/* this thread's last claim is spent (lb_pick calls it) */
+void lb_breaker_result(const struct lb_pool *pool, struct lb_backend *b, bool ok);
+
 /* Hashing for keys (64-bit, seeded); used by source-hash and maglev-hash. */
 uint64_t lb_hash(const void *data, size_t len, uint64_t seed);
 

@@ -397,7 +397,9 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* A relative path is looked up beside the including file first, then from the cwd. */
+/* A relative path is looked up beside the including file first, then from the cwd. A text
+ * given to afd_eval under a file's name counts as that file: a worker VM replays the main
+ * VM's files that way, and their INCLUDEs must find the same files. */
 static void resolve(afd_vm *vm, const char *path, size_t n, char *out, size_t cap)
 {
 	snprintf(out, cap, "%.*s", (int)n, path);
@@ -405,7 +407,9 @@ static void resolve(afd_vm *vm, const char *path, size_t n, char *out, size_t ca
 		return;
 	for (int i = vm->nsrc - 1; i >= 0; i--) {
 		struct fth_source *s = &vm->src[i];
-		if (s->kind != SRC_TEXT || s->id <= 0)
+		if (s->kind != SRC_TEXT || s->id == 0 ||
+		    (s->id < 0 && (!strchr(vm->files[s->file], '/') ||
+				   access(vm->files[s->file], R_OK) != 0)))
 			continue;
 		const char *inc = vm->files[s->file], *slash = strrchr(inc, '/');
 		if (!slash)

@@ -341,6 +341,14 @@ const char *afd_throw_message(int code)
 	return "uncaught exception";
 }
 
+void afd_set_error_detail(afd_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(vm->errdetail, sizeof(vm->errdetail), fmt, ap);
+	va_end(ap);
+}
+
 /* Record where the error happened: the token being interpreted when it was thrown. */
 void fth_set_error(afd_vm *vm, int code)
 {

@@ -120,7 +120,7 @@ int lb_pool_set_algo(struct lb_pool *pool, const struct lb_algo *algo)
 bool lb_backend_usable(const struct lb_backend *b)
 {
 	return b->weight > 0 && __atomic_load_n(&b->st->up, __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&b->st->enabled, __ATOMIC_RELAXED);
+	       __atomic_load_n(&b->st->enabled, __ATOMIC_RELAXED) && lb_breaker_passable(b);
 }
 
 void lb_picker_init(struct lb_picker *p, struct lb_pool *pool)
@@ -153,6 +153,25 @@ static int picker_sync(struct lb_picker *p)
 	return 0;
 }
 
+/* A half-open backend whose probes another worker just claimed: pick again without it
+ * (rare: only while a breaker is half-open, so the copy of `tried` costs nothing usually). */
+static struct lb_backend *repick(struct lb_picker *p, const struct lb_key *key,
+				 const uint64_t *tried, struct lb_backend *b)
+{
+	uint64_t mine[LB_MAX_BACKENDS / 64];
+	if (tried)
+		memcpy(mine, tried, sizeof(mine));
+	else
+		memset(mine, 0, sizeof(mine));
+	for (int round = 0; b && round < 4; round++) {
+		if (lb_breaker_claim(b))
+			return b;
+		mine[b->index / 64] |= 1ull << (b->index % 64);
+		b = p->pool->algo->pick(p->pool, p->state, key, mine);
+	}
+	return NULL;
+}
+
 /* No memory for the worker's state counts as no backend: the request fails, the worker
  * lives on and tries to build again at its next pick. */
 struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const uint64_t *tried)
@@ -160,8 +179,11 @@ struct lb_backend *lb_pick(struct lb_picker *p, const struct lb_key *key, const 
 	static const struct lb_key nokey;
 	struct lb_pool *pool = p->pool;
 	struct lb_backend *b = NULL;
+	lb_breaker_forget();
 	if (picker_sync(p) == 0)
 		b = pool->algo->pick(pool, p->state, key ? key : &nokey, tried);
+	if (b && __builtin_expect(__atomic_load_n(&b->st->cb_open, __ATOMIC_RELAXED), 0))
+		b = repick(p, key ? key : &nokey, tried, b);
 	__atomic_fetch_add(&pool->requests, 1, __ATOMIC_RELAXED);
 	if (b)
 		__atomic_fetch_add(&b->st->picks, 1, __ATOMIC_RELAXED);

@@ -38,6 +38,7 @@ void px_config_free(struct px_config *cfg)
 		lb_pool_free(cfg->pools[i]);
 	for (int i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].body);
+	px_policy_free(cfg->policy);
 	free(cfg->pools_cfg);
 	free(cfg->pools);
 	free(cfg->listeners);
@@ -645,7 +646,8 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 			return -ENOMEM;
 	int err = px_register_request_words(vm, ctx);
 	err = err ? err : px_log_register_words(vm, ctx);	/* access-log... (log.c) */
-	return err ? err : px_register_admin_words(vm, ctx);
+	err = err ? err : px_register_admin_words(vm, ctx);
+	return err ? err : px_register_policy_words(vm, ctx);
 }
 
 struct px_vmctx *px_attach(afd_vm *vm)

@@ -118,6 +118,8 @@ static const char *status_text(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 429: return "Too Many Requests";
 	case 408: return "Request Timeout";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -159,6 +161,7 @@ static void backend_fault(struct px_conn *c)
 {
 	if (c->backend >= 0)
 		px_count(&c->g->stats.backends[c->pool][c->backend].failures, 1);
+	px_policy_backend_result(c->g->cfg, c->pool, c->backend, 0);	/* circuit breaker */
 }
 
 /* ---- the backend side ---- */
@@ -195,7 +198,8 @@ static void fail(struct px_conn *c, int status)
 	const char *text = status_text(status);
 	int n = snprintf(c->sin->data, PX_BUF_SIZE,
 			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
+			 "%sConnection: close\r\n\r\n%s\n", status, text, strlen(text) + 1,
+			 status == 429 ? "Retry-After: 1\r\n" : "", text);
 	c->sin->end = c->sfwd = (uint32_t)n;
 	count_response(c, status);
 	px_alog_status(c->areq, status, true);
@@ -579,8 +583,11 @@ static int start_request(struct px_conn *c)
 	c->ntried = 0;
 	c->pool = c->l->pool;
 	int backend = -1;
-	if (c->g->route_xt && px_route(c->g, c, src, m, &c->pool, &backend) < 0) {
-		fail(c, 500);	/* the routing word failed */
+	int st = px_policy_request(c->g->cfg, c->l, c->client_ip, ev_now(w->loop)); /* 403, 429 */
+	if (!st && c->g->route_xt)
+		st = px_route(c->g, c, src, m, &c->pool, &backend);
+	if (st) {
+		fail(c, st > 0 ? st : 500);	/* a policy's or the routing word's answer; or it failed */
 		return -1;
 	}
 	if (c->pool < 0) {
@@ -641,6 +648,7 @@ static int start_response(struct px_conn *c)
 	px_observe_latency(c->g, c->pool, c->backend, latency);
 	px_alog_backend_time(c->areq, latency);
 	px_health_passive(c->g->cfg, c->pool, c->backend, true);
+	px_policy_backend_result(c->g->cfg, c->pool, c->backend, m->status);
 	c->server_keepalive = m->keep_alive;
 	c->resp_body = (uint8_t)m->body;
 	c->resp_left = m->content_length;

@@ -541,6 +541,7 @@ static int expose(struct px_metrics *m, struct text *t)
 {
 	pthread_mutex_lock(&m->srv->mu);	/* no generation changes under the scrape */
 	int err = 0;
+	char *policies = NULL;
 	if (m->gen_id != m->srv->cur->id) {
 		free_aliases(m);
 		m->cfg = m->srv->cur->cfg;
@@ -553,11 +554,14 @@ static int expose(struct px_metrics *m, struct text *t)
 		expose_pools(m, t);
 		put(t, "%s", px_log_metrics());	/* afd_log_lines_total, ..._dropped_total */
 		err = expose_backends(m, t);
+		policies = px_policy_metrics(m->cfg);	/* circuit breakers, rate limits, ACLs */
+		put(t, "%s", policies ? policies : "");
 	}
 	if (err)
 		m->gen_id = 0;	/* aliases again next time */
 	pthread_mutex_unlock(&m->srv->mu);
-	return err ? err : t->oom ? -ENOMEM : 0;
+	free(policies);
+	return err ? err : t->oom || !policies ? -ENOMEM : 0;
 }
 
 /* ---- the HTTP side: one request per connection, then close ---- */

@@ -32,6 +32,7 @@ struct px_listener_cfg {
 	int pool;		/* default pool, -1 for none (static servers) */
 	char *body;		/* PX_STATIC: the text served */
 	size_t bodylen;
+	uint8_t policy;		/* PX_POLICY_* (policy.h): rate limit, access list */
 };
 
 enum px_check_kind { PX_CHECK_NONE, PX_CHECK_TCP, PX_CHECK_HTTP };
@@ -77,6 +78,7 @@ struct px_config {
 	char admin_path[108];		/* admin-socket: a UNIX socket, or "" */
 	char run_user[64], run_group[64];	/* run-as-user, run-as-group: after binding */
 	struct px_log_cfg log;		/* access-log, event-log, log-level... (log.c) */
+	struct px_policy *policy;	/* policy.c: rate limits, access lists, geo; or NULL */
 };
 
 #define PX_BUF_SIZE 16384
@@ -408,7 +410,20 @@ void px_tcp_accept(struct px_listener *l, int fd, uint32_t client_ip, uint16_t c
 bool px_tcp_kernel_relay(const struct px_listener_cfg *l);
 void px_static_accept(struct px_listener *l, int fd);
 
-/* route.c: ask Forth's handle-http-request which backend; -1 for the default pool */
+/* policy.c (policy.h): rate limits, access lists, geo tables, circuit breakers. The hooks
+ * of the data path: a status to answer (0: go on); accept: true to close the connection. */
+struct px_policy;
+void px_policy_free(struct px_policy *p);
+int px_register_policy_words(afd_vm *vm, struct px_vmctx *ctx);
+int px_policy_request(struct px_config *cfg, const struct px_listener_cfg *l, uint32_t ip,
+		      uint64_t now);
+bool px_policy_accept(struct px_config *cfg, const struct px_listener_cfg *l, uint32_t ip);
+/* A request to a backend concluded with this status, 0 if it failed (circuit breaker). */
+void px_policy_backend_result(struct px_config *cfg, int pool, int backend, int status);
+char *px_policy_metrics(struct px_config *cfg);	/* Prometheus text, malloc'd, or NULL */
+
+/* route.c: ask Forth's handle-http-request which backend; -1 for the default pool. Returns
+ * 0, a status the proxy answers itself (http-respond), or -EINVAL (the word failed). */
 int px_route(struct px_wgen *g, struct px_conn *c, const char *buf, const struct http_msg *m,
 	     int *pool, int *backend);
 

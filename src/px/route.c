@@ -6,6 +6,7 @@
 #include "px.h"
 
 #define PACKET_TAG ((afd_cell)0x504b54 << 40)	/* "PKT" */
+#define RESPOND_TAG ((afd_cell)0x52535030 << 32)	/* "RSP0" | status */
 #define POP(v) do { int e_ = afd_pop(vm, &(v)); if (e_) return e_; } while (0)
 
 static struct px_worker *routing_worker(void *ctx)
@@ -116,6 +117,20 @@ static int r_packet_redirect(afd_vm *vm, void *ctx)
 	return afd_push(vm, b);
 }
 
+/* http-respond ( packet status -- action ) the proxy answers the request itself with this
+ * status (400..599), e.g. 403, 429 or 503 */
+static int r_http_respond(afd_vm *vm, void *ctx)
+{
+	afd_cell p, status;
+	POP(status);
+	POP(p);
+	if (p != PACKET_TAG)
+		return -12;
+	if (status < 400 || status > 599)
+		return -24;
+	return afd_push(vm, RESPOND_TAG | status);
+}
+
 int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx)
 {
 	static const struct {
@@ -130,6 +145,7 @@ int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx)
 		{ "client-ip", "( -- ip )", r_client_ip },
 		{ "next-backend", "( pool -- backend )", r_next_backend },
 		{ "packet-redirect", "( packet backend -- action )", r_packet_redirect },
+		{ "http-respond", "( packet status -- action )", r_http_respond },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
 		if (afd_register(vm, words[i].name, words[i].effect, words[i].fn, ctx) < 0)
@@ -138,7 +154,8 @@ int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx)
 }
 
 /* Run handle-http-request ( packet -- action ) for one request. The action is a backend
- * (next-backend), a pool (get-pool), or 0 for the listener's own pool. */
+ * (next-backend), a pool (get-pool), 0 for the listener's own pool, or a status to answer
+ * (http-respond): then that status is returned. */
 int px_route(struct px_wgen *g, struct px_conn *c, const char *buf, const struct http_msg *m,
 	     int *pool, int *backend)
 {
@@ -168,6 +185,8 @@ int px_route(struct px_wgen *g, struct px_conn *c, const char *buf, const struct
 	} else if ((action & PX_BACKEND_MASK) == PX_BACKEND_TAG) {
 		*pool = (int)((action >> 24) & 0xffff);
 		*backend = (int)(action & 0xffffff);
+	} else if ((action & PX_TAG_MASK) == RESPOND_TAG) {
+		return (int)(action & 0xffff);
 	} else if (action != 0) {
 		return -EINVAL;
 	}

@@ -248,6 +248,10 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;	/* EAGAIN, or a transient error (EMFILE...): try again later */
+		if (px_policy_accept(l->g->cfg, l->cfg, ntohl(sa.sin_addr.s_addr))) {
+			close(fd);	/* an access list refuses it: not a byte read */
+			continue;
+		}
 		px_count(&l->g->stats.listeners[l - l->g->listeners].accepted, 1);
 		set_nodelay(fd);
 		switch (l->cfg->mode) {

@@ -44,8 +44,8 @@ if ! command -v "$FORTH" >/dev/null 2>&1 && [ ! -x "$FORTH" ]; then
     exit 2
 fi
 
-FILES="core.fs core2012.fs coreext.fs exception.fs string.fs tools.fs facility.fs file.fs afd.fs"
-GFORTH_SKIP="core2012.fs afd.fs"
+FILES="core.fs core2012.fs coreext.fs exception.fs string.fs tools.fs facility.fs file.fs afd.fs policy.fs"
+GFORTH_SKIP="core2012.fs afd.fs policy.fs"
 
 total_pass=0
 total_fail=0

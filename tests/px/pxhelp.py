@@ -2,7 +2,8 @@
 """pxhelp.py: the loopback servers and clients of tests/px/run.sh (stdlib only).
 
 Servers (run in the background by run.sh, killed by PID):
-  http PORT LOG [--mode echo|garbage|hang]   a small HTTP/1.1 backend (see Backend below)
+  http PORT LOG [--mode echo|garbage|hang]   a small HTTP/1.1 backend (see Backend below;
+                                             /status/N answers N, /chunked/N, /bytes/N)
   tcp PORT --mode echo|store|first|reset     an L4 backend: echo as it comes, all at EOF,
       [--tag T --rcvbuf N --slow --log F]    speak and end first, reset (see tcp_server)
 Clients (print one line, JSON unless said otherwise):
@@ -193,6 +194,10 @@ class Backend:
         if target.startswith("/bytes/"):
             data = gen(int(target.split("/")[2]))
             s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(data) + conn + b"\r\n" + data)
+            return
+        if target.startswith("/status/"):   # an answer with that status and no body
+            code = int(target.split("/")[2])
+            s.sendall(b"HTTP/1.1 %d Status\r\nContent-Length: 0\r\n" % code + conn + b"\r\n")
             return
         if target.startswith("/slow/"):
             time.sleep(int(target.split("/")[2]) / 1000)

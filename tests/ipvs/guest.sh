@@ -1,0 +1,38 @@
+#!/bin/sh
+# guest.sh AFD MODE DIR: the IPVS suite where IPVS is (in the qemu guest of run.sh, or on a
+# host whose kernel has it). MODE tests: every DIR/*.fs under the Forth tester, one AFD
+# process per file, each starting from an empty IPVS table; prints "N passed, N failed".
+# MODE bench: the update benchmark (bench.sh).
+AFD=$1 MODE=$2 DIR=$3
+if [ "$MODE" = bench ]; then
+	sh "$DIR/bench.sh" "$AFD"
+	exit
+fi
+passed=0 failed=0
+for f in "$DIR"/test_*.fs; do
+	[ -f "$f" ] || continue
+	"$AFD" -e 'ipvs-flush' >/dev/null 2>&1
+	out=$(cd "$DIR" && timeout 60 "$AFD" tester.fs "$f" -e 'test-summary bye' 2>&1)
+	rc=$?
+	s=$(printf '%s\n' "$out" | sed -n 's/^#passed \([0-9]*\) #failed \([0-9]*\)$/\1 \2/p' | tail -n 1)
+	if [ -z "$s" ] || [ $rc -ne 0 ]; then
+		echo "FAIL: $(basename "$f"): exit status $rc, no summary"
+		printf '%s\n' "$out" | tail -n 15 | sed 's/^/   /'
+		failed=$((failed + 1))
+		continue
+	fi
+	p=${s% *} n=${s#* }
+	echo "$(basename "$f"): $p passed, $n failed"
+	[ "$n" -ne 0 ] && printf '%s\n' "$out" | grep -v '^#passed' | tail -n 20 | sed 's/^/   /'
+	passed=$((passed + p)) failed=$((failed + n))
+done
+for f in "$DIR"/test_*.sh; do
+	[ -f "$f" ] || continue
+	out=$(sh "$f" "$AFD" 2>&1)
+	s=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -n 1)
+	printf '%s\n' "$out" | grep -v 'passed, .* failed$' | sed 's/^/   /'
+	if [ -z "$s" ]; then echo "FAIL: $(basename "$f"): no result"; failed=$((failed + 1)); continue; fi
+	echo "$(basename "$f"): ${s% *} passed, ${s#* } failed"
+	passed=$((passed + ${s% *})) failed=$((failed + ${s#* }))
+done
+echo "$passed passed, $failed failed"

@@ -5,10 +5,10 @@ CFLAGS  ?= -O2 -g
 # project flags apart from CFLAGS, so `make CFLAGS=...` (asan, fuzz) keeps them
 XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wno-missing-field-initializers -Iinclude -Isrc $(CFLAGS)
-LDLIBS  += -ledit -lm
+LDLIBS  += -ledit -lm -lmnl
 B       ?= build
 
-ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c))
+ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c src/ipvs/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/demo.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
@@ -49,7 +49,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 
 $(B)/tests/%: tests/c/%.c $(B)/libafd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -o $@ $^ -lpthread -lm
+	$(CC) $(XCFLAGS) -o $@ $^ -lpthread -lm -lmnl
 
 test:
 	@bash scripts/deps.sh test

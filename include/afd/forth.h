@@ -58,6 +58,9 @@ int afd_push_string(afd_vm *vm, const char *s, size_t n);
 void afd_set_max_steps(afd_vm *vm, int64_t steps);
 
 const struct afd_error *afd_last_error(const afd_vm *vm);
+/* For C primitives: what the error they are about to return is about; the message reads
+ * "<THROW message>: detail". */
+void afd_error_detail(afd_vm *vm, const char *detail);
 /* "file:line:col: error: WORD: message" into buf; returns the length it needed. */
 int afd_format_error(const afd_vm *vm, char *buf, size_t cap);
 /* Text of a THROW code from the standard table (or the system codes above). */

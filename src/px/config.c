@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "px.h"
+#include "ipvs/words.h"
 
 #define MS 1000000ull
 
@@ -623,6 +624,7 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 		if (afd_register(vm, a->name, "( -- algo )", w_algo, (void *)i) < 0)
 			return -ENOMEM;
 	int err = px_register_request_words(vm, ctx);
+	err = err ? err : ipvs_register_words(vm, ctx->w != NULL);	/* src/ipvs: IPVS words */
 	return err ? err : px_register_admin_words(vm, ctx);
 }
 

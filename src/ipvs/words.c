@@ -57,7 +57,7 @@ struct decl {
 
 static struct {
 	pthread_mutex_t lock;
-	struct ipvs *h = NULL;
+	struct ipvs *h;
 	struct spec *spec;
 	int nspec, capspec;
 	int current;		/* spec of the current service (ipvs-add-dest's), -1 none */

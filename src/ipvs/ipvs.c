@@ -548,6 +548,34 @@ static const char *fwd_name(uint32_t fwd)
 	}
 }
 
+static int cmp_addr(uint16_t af, const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, addr_len(af));
+}
+
+/* ipvsadm's order: firewall marks last, IPv4 before IPv6, then protocol, address, port */
+static int cmp_svc(const void *x, const void *y)
+{
+	const struct ipvs_svc *a = x, *b = y;
+	if (a->fwmark != b->fwmark)
+		return a->fwmark < b->fwmark ? -1 : 1;
+	if (a->af != b->af)
+		return a->af - b->af;
+	if (a->protocol != b->protocol)
+		return a->protocol - b->protocol;
+	int r = cmp_addr(a->af, a->addr, b->addr);
+	return r ? r : a->port - b->port;
+}
+
+static int cmp_dest(const void *x, const void *y)
+{
+	const struct ipvs_dest *a = x, *b = y;
+	if (a->af != b->af)
+		return a->af - b->af;
+	int r = cmp_addr(a->af, a->addr, b->addr);
+	return r ? r : a->port - b->port;
+}
+
 static void print_svc(struct ipvs *h, FILE *f, const struct ipvs_svc *s)
 {
 	char buf[96], a[64];
@@ -566,6 +594,8 @@ static void print_svc(struct ipvs *h, FILE *f, const struct ipvs_svc *s)
 	fputc('\n', f);
 	struct ipvs_dest *d;
 	int n = ipvs_dests(h, s, &d);
+	if (n > 0)
+		qsort(d, (size_t)n, sizeof(*d), cmp_dest);
 	for (int i = 0; i < n; i++)
 		fprintf(f, "  -> %-28s %-7s %-6u %-10u %-10u\n",
 			ipvs_addr_str(d[i].af, d[i].addr, d[i].port, a, sizeof(a)),
@@ -588,6 +618,7 @@ int ipvs_print(struct ipvs *h, FILE *f)
 	int n = ipvs_services(h, &s);
 	if (n < 0)
 		return n;
+	qsort(s, (size_t)n, sizeof(*s), cmp_svc);
 	for (int i = 0; i < n; i++)
 		print_svc(h, f, &s[i]);
 	free(s);

@@ -66,6 +66,7 @@ static struct {
 	bool batching;
 	struct ipvs_change *last;	/* the last batch, each change with its verdict */
 	int nlast, last_sent;
+	long long sent;		/* changes sent by this process */
 	struct ipvs_svc *owned;
 	int nowned, capowned;
 	bool owned_loaded;
@@ -345,10 +346,12 @@ static int report(afd_vm *vm, const struct ipvs_change *c, int i, int n, int fai
 {
 	char svc[96], d[64] = "";
 	ipvs_svc_str(&c->svc, svc, sizeof(svc));
-	if (c->op >= IPVS_ADD_DEST && c->op <= IPVS_DEL_DEST)
-		ipvs_addr_str(c->dest.af, c->dest.addr, c->dest.port, d, sizeof(d));
+	if (c->op >= IPVS_ADD_DEST && c->op <= IPVS_DEL_DEST) {
+		ipvs_addr_str(c->dest.af, c->dest.addr, c->dest.port, d, sizeof(d) - 4);
+		strcat(d, " of");
+	}
 	return fail(vm, THROW_KERNEL, "change %d of %d (%s %s%s%s): %s%s%s", i + 1, n,
-		    op_name(c->op), d, *d ? " of " : "", svc, ipvs_strerror(c->op, c->err),
+		    op_name(c->op), d, *d ? " " : "", svc, ipvs_strerror(c->op, c->err),
 		    failed > 1 ? " (and others)" : "",
 		    undone < 0 ? "; undoing failed, table left partly changed" : "; nothing applied");
 }
@@ -381,6 +384,7 @@ static int commit(afd_vm *vm, struct qchange *q, int n, bool atomic, int *nfaile
 		}
 	}
 	int failed = ipvs_apply(h, c, n);
+	S.sent += failed < 0 ? 0 : n;
 	int undone = 0;
 	if (failed && atomic)
 		undone = undo(h, c, n, p, np) ? -1 : 1;
@@ -562,7 +566,7 @@ static int w_set_flags(afd_vm *vm, void *ctx)
 	struct spec *s = spec_of(h, true);
 	if (!s && !(s = spec_of(h, false)))
 		return -12;
-	if (m & ~(afd_cell)IP_VS_CONN_F_FWD_MASK || m == IP_VS_CONN_F_BYPASS)
+	if (m < IP_VS_CONN_F_MASQ || m > IP_VS_CONN_F_DROUTE)
 		return fail(vm, -24, "not a forwarding method: %lld", (long long)m);
 	s->fwd = (uint32_t)m;
 	s->d.fwd = (uint32_t)m;
@@ -928,16 +932,17 @@ static int w_add_dest(afd_vm *vm, void *ctx)
 	if ((err = handle(vm, &h)))
 		return err;
 	struct ipvs_dest *d;
+	bool same = false;
 	int n = ipvs_dests(h, &q.c.svc, &d);
 	for (int i = 0; i < n; i++)
 		if (ipvs_same_dest(&d[i], &q.c.dest)) {
-			bool same = d[i].weight == q.c.dest.weight && d[i].fwd == q.c.dest.fwd &&
-				    d[i].u_thresh == q.c.dest.u_thresh && d[i].l_thresh == q.c.dest.l_thresh;
-			q.c.op = same ? 0 : IPVS_EDIT_DEST;
+			same = d[i].weight == q.c.dest.weight && d[i].fwd == q.c.dest.fwd &&
+			       d[i].u_thresh == q.c.dest.u_thresh && d[i].l_thresh == q.c.dest.l_thresh;
+			q.c.op = IPVS_EDIT_DEST;
 		}
 	if (n > 0)
 		free(d);
-	if (q.c.op == 0) {	/* as the kernel has it: only declare it */
+	if (same) {	/* as the kernel has it: only declare it */
 		book(&q);
 		return 0;
 	}
@@ -1036,6 +1041,9 @@ static int w_abort(afd_vm *vm, void *ctx)
 
 /* ipvs-last-changes ( -- n ) changes sent to the kernel by the last commit */
 static int w_last_changes(afd_vm *vm, void *ctx) { return afd_push(vm, S.last_sent); }
+
+/* ipvs-changes-sent ( -- n ) changes this process sent to the kernel (undos not counted) */
+static int w_changes_sent(afd_vm *vm, void *ctx) { return afd_push(vm, S.sent); }
 
 /* ipvs-change-error ( i -- -errno|0 ) change i (from 0) of the last commit */
 static int w_change_error(afd_vm *vm, void *ctx)
@@ -1358,6 +1366,7 @@ static const struct {
 	{ "ipvs-abort", "( -- )", w_abort },
 	{ "ipvs-last-changes", "( -- n )", w_last_changes },
 	{ "ipvs-change-error", "( i -- -errno|0 )", w_change_error },
+	{ "ipvs-changes-sent", "( -- n )", w_changes_sent },
 	{ "ipvs-reconcile", "( -- )", w_reconcile },
 	{ "ipvs-owner-file", "( c-addr u -- )", w_owner_file },
 	{ "ipvs-flush", "( -- )", w_flush },
@@ -1424,11 +1433,11 @@ LOCKED(9) LOCKED(10) LOCKED(11) LOCKED(12) LOCKED(13) LOCKED(14) LOCKED(15) LOCK
 LOCKED(17) LOCKED(18) LOCKED(19) LOCKED(20) LOCKED(21) LOCKED(22) LOCKED(23) LOCKED(24)
 LOCKED(25) LOCKED(26) LOCKED(27) LOCKED(28) LOCKED(29) LOCKED(30) LOCKED(31) LOCKED(32)
 LOCKED(33) LOCKED(34) LOCKED(35) LOCKED(36) LOCKED(37) LOCKED(38) LOCKED(39) LOCKED(40)
-LOCKED(41) LOCKED(42) LOCKED(43) LOCKED(44) LOCKED(45)
+LOCKED(41) LOCKED(42) LOCKED(43) LOCKED(44) LOCKED(45) LOCKED(46)
 static const afd_prim_fn locked[] = {
 	l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19,
 	l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37,
-	l38, l39, l40, l41, l42, l43, l44, l45,
+	l38, l39, l40, l41, l42, l43, l44, l45, l46,
 };
 _Static_assert(sizeof(locked) / sizeof(*locked) == sizeof(words) / sizeof(*words),
 	       "one locked entry per word");

@@ -107,7 +107,7 @@ initramfs() {
 		cp "$ko" "$root/mod/$(printf %02d $i)-$(basename "$ko")"
 	done
 	copy_bin "$AFD" "$root" || return 1
-	mv "$root/bin/$(basename "$AFD")" "$root/bin/afd"
+	[ "$(basename "$AFD")" = afd ] || mv "$root/bin/$(basename "$AFD")" "$root/bin/afd"
 	LD_LIBRARY_PATH=$PWD/$W/ia/usr/lib/x86_64-linux-gnu:$PWD/$W/ia/lib/x86_64-linux-gnu copy_bin "$W/ia/sbin/ipvsadm" "$root"
 	cp tests/ipvs/*.fs tests/ipvs/*.sh tests/forth/tester.fs "$root/t/"
 	cat > "$root/init" <<-'EOF'

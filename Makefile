@@ -13,7 +13,7 @@ ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/dem
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
 
-.PHONY: all deps test asan fuzz bench bench-proxy run doc clean
+.PHONY: all deps test test-ipvs bench-ipvs asan fuzz bench bench-proxy run doc clean
 all: afd
 
 deps:
@@ -55,6 +55,18 @@ test:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory afd $(C_TESTS)
 	@bash tests/run.sh
+
+# IPVS in a qemu guest booting Debian's kernel (tests/ipvs/run.sh; part of `make test`)
+test-ipvs:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory afd
+	@bash tests/ipvs/run.sh ./afd
+
+# The IPVS update benchmark, in the guest: AFD's batches against ipvsadm (doc/ipvs.md)
+bench-ipvs:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory afd
+	@bash tests/ipvs/run.sh ./afd bench
 
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:

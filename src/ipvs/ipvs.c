@@ -1,9 +1,12 @@
 /* ipvs.c: the IPVS generic netlink client (see ipvs.h).
  *
  * One socket per handle. A batch is many requests packed into one buffer and sent with one
- * sendmsg; the kernel runs them in order and acknowledges each (NLM_F_ACK), so a failed
- * request does not stop the ones after it and each change learns its own errno. How many
- * fit in one send is bounded by the receive buffer: an ack that finds it full is dropped. */
+ * sendmsg. The kernel runs them in order, each on its own: a failed request does not stop
+ * the ones after it. A failure is always answered (an NLMSG_ERROR with the errno); only the
+ * last request asks for an ack of success (NLM_F_ACK), so its answer closes the batch and a
+ * request with no answer before it succeeded. Success acks would cost the kernel an skb
+ * each. How many requests go in one send is bounded by the receive buffer, so that every
+ * one could fail and all the answers still fit: an answer that finds it full is dropped. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -211,7 +214,7 @@ static const uint8_t op_cmd[] = {
 static struct nlmsghdr *put_change(struct ipvs *h, char *buf, const struct ipvs_change *c,
 				   uint32_t seq)
 {
-	struct nlmsghdr *nlh = put_req(buf, h->family, op_cmd[c->op], NLM_F_ACK, seq);
+	struct nlmsghdr *nlh = put_req(buf, h->family, op_cmd[c->op], 0, seq);
 	switch (c->op) {
 	case IPVS_ADD_SVC: case IPVS_EDIT_SVC:
 		put_svc(nlh, &c->svc, true);
@@ -227,14 +230,18 @@ static struct nlmsghdr *put_change(struct ipvs *h, char *buf, const struct ipvs_
 	return nlh;
 }
 
-/* The acks of n requests numbered from seq: each change's verdict. */
+/* The answers to n requests numbered from seq, the last one acked: each change's verdict. */
 static int read_acks(struct ipvs *h, struct ipvs_change *ch, int n, uint32_t seq)
 {
-	int got = 0;
-	while (got < n) {
+	for (int i = 0; i < n; i++)
+		ch[i].err = 1;	/* no answer yet */
+	while (ch[n - 1].err == 1) {
 		ssize_t r = mnl_socket_recvfrom(h->nl, h->buf, BUF_SIZE);
-		if (r < 0)
-			return -errno;	/* ENOBUFS: acks were dropped */
+		if (r < 0) {
+			for (int i = 0; i < n; i++)	/* ENOBUFS: answers were dropped */
+				ch[i].err = -EIO;
+			return -errno;
+		}
 		int len = (int)r;
 		for (struct nlmsghdr *m = (void *)h->buf; mnl_nlmsg_ok(m, len);
 		     m = mnl_nlmsg_next(m, &len)) {
@@ -243,9 +250,11 @@ static int read_acks(struct ipvs *h, struct ipvs_change *ch, int n, uint32_t seq
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
 			ch[i].err = e->error;
-			got++;
 		}
 	}
+	for (int i = 0; i < n; i++)
+		if (ch[i].err == 1)
+			ch[i].err = 0;	/* the kernel ran it, and answered nothing: success */
 	return 0;
 }
 
@@ -257,13 +266,19 @@ int ipvs_apply(struct ipvs *h, struct ipvs_change *ch, int n)
 	for (int i = 0; i < n;) {
 		struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(h->buf, BUF_SIZE - 4096);
 		uint32_t seq = h->seq + 1;
+		struct nlmsghdr *last = NULL;
 		int k = 0;
 		while (i + k < n && k < h->max_batch) {
-			put_change(h, mnl_nlmsg_batch_current(b), &ch[i + k], seq + (uint32_t)k);
+			struct nlmsghdr *m = put_change(h, mnl_nlmsg_batch_current(b), &ch[i + k],
+							seq + (uint32_t)k);
 			if (!mnl_nlmsg_batch_next(b))
 				break;	/* full: this one goes first in the next send */
+			last = m;
 			k++;
 		}
+		if (!last)
+			return -EMSGSIZE;
+		last->nlmsg_flags |= NLM_F_ACK;
 		h->seq += (uint32_t)k;
 		ssize_t r = mnl_socket_sendto(h->nl, mnl_nlmsg_batch_head(b),
 					      mnl_nlmsg_batch_size(b));
@@ -567,7 +582,7 @@ static int cmp_svc(const void *x, const void *y)
 	return r ? r : a->port - b->port;
 }
 
-static int cmp_dest(const void *x, const void *y)
+int ipvs_cmp_dest(const void *x, const void *y)
 {
 	const struct ipvs_dest *a = x, *b = y;
 	if (a->af != b->af)
@@ -595,7 +610,7 @@ static void print_svc(struct ipvs *h, FILE *f, const struct ipvs_svc *s)
 	struct ipvs_dest *d;
 	int n = ipvs_dests(h, s, &d);
 	if (n > 0)
-		qsort(d, (size_t)n, sizeof(*d), cmp_dest);
+		qsort(d, (size_t)n, sizeof(*d), ipvs_cmp_dest);
 	for (int i = 0; i < n; i++)
 		fprintf(f, "  -> %-28s %-7s %-6u %-10u %-10u\n",
 			ipvs_addr_str(d[i].af, d[i].addr, d[i].port, a, sizeof(a)),

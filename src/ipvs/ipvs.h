@@ -71,6 +71,7 @@ uint64_t ipvs_sends(const struct ipvs *h);
 
 bool ipvs_same_svc(const struct ipvs_svc *a, const struct ipvs_svc *b);	/* same key */
 bool ipvs_same_dest(const struct ipvs_dest *a, const struct ipvs_dest *b);	/* same key */
+int ipvs_cmp_dest(const void *a, const void *b);	/* order of keys, for qsort and bsearch */
 /* "TCP  80.80.80.80:80" or "FWM  7" (ipvsadm -Ln's form) into buf */
 const char *ipvs_svc_str(const struct ipvs_svc *s, char *buf, size_t cap);
 const char *ipvs_addr_str(uint16_t af, const uint8_t *addr, uint16_t port, char *buf, size_t cap);

@@ -250,12 +250,10 @@ static struct pre *pre_of(struct pre *p, int n, const struct ipvs_svc *s)
 	return NULL;
 }
 
+/* Destinations are sorted once read: a batch of 1,000 looks each up in log time. */
 static const struct ipvs_dest *pre_dest(const struct pre *p, const struct ipvs_dest *d)
 {
-	for (int i = 0; p && i < p->nd; i++)
-		if (ipvs_same_dest(&p->d[i], d))
-			return &p->d[i];
-	return NULL;
+	return p && p->nd ? bsearch(d, p->d, (size_t)p->nd, sizeof(*d), ipvs_cmp_dest) : NULL;
 }
 
 static int pre_read(struct ipvs *h, const struct qchange *q, int n, struct pre **out, int *np)
@@ -279,6 +277,8 @@ static int pre_read(struct ipvs *h, const struct qchange *q, int n, struct pre *
 		e->found = 1;
 		if (!err && (e->nd = ipvs_dests(h, &e->svc, &e->d)) < 0)
 			err = e->nd, e->nd = 0;
+		if (e->nd > 0)
+			qsort(e->d, (size_t)e->nd, sizeof(*e->d), ipvs_cmp_dest);
 	}
 	*out = p;
 	*np = k;
@@ -1042,6 +1042,9 @@ static int w_abort(afd_vm *vm, void *ctx)
 /* ipvs-last-changes ( -- n ) changes sent to the kernel by the last commit */
 static int w_last_changes(afd_vm *vm, void *ctx) { return afd_push(vm, S.last_sent); }
 
+/* ipvs-sends ( -- n ) sendmsg calls this process made to IPVS (batches are few) */
+static int w_sends(afd_vm *vm, void *ctx) { return afd_push(vm, S.h ? (afd_cell)ipvs_sends(S.h) : 0); }
+
 /* ipvs-changes-sent ( -- n ) changes this process sent to the kernel (undos not counted) */
 static int w_changes_sent(afd_vm *vm, void *ctx) { return afd_push(vm, S.sent); }
 
@@ -1367,6 +1370,7 @@ static const struct {
 	{ "ipvs-last-changes", "( -- n )", w_last_changes },
 	{ "ipvs-change-error", "( i -- -errno|0 )", w_change_error },
 	{ "ipvs-changes-sent", "( -- n )", w_changes_sent },
+	{ "ipvs-sends", "( -- n )", w_sends },
 	{ "ipvs-reconcile", "( -- )", w_reconcile },
 	{ "ipvs-owner-file", "( c-addr u -- )", w_owner_file },
 	{ "ipvs-flush", "( -- )", w_flush },
@@ -1434,10 +1438,11 @@ LOCKED(17) LOCKED(18) LOCKED(19) LOCKED(20) LOCKED(21) LOCKED(22) LOCKED(23) LOC
 LOCKED(25) LOCKED(26) LOCKED(27) LOCKED(28) LOCKED(29) LOCKED(30) LOCKED(31) LOCKED(32)
 LOCKED(33) LOCKED(34) LOCKED(35) LOCKED(36) LOCKED(37) LOCKED(38) LOCKED(39) LOCKED(40)
 LOCKED(41) LOCKED(42) LOCKED(43) LOCKED(44) LOCKED(45) LOCKED(46)
+LOCKED(47)
 static const afd_prim_fn locked[] = {
 	l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19,
 	l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37,
-	l38, l39, l40, l41, l42, l43, l44, l45, l46,
+	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47,
 };
 _Static_assert(sizeof(locked) / sizeof(*locked) == sizeof(words) / sizeof(*words),
 	       "one locked entry per word");

@@ -43,6 +43,8 @@ LOCK=${AFD_NET_LOCK:-/tmp/afd-net-tests.lock}
 suite "load balancer" flock "$LOCK" bash tests/px/run.sh "$AFD"
 suite "metrics" flock "$LOCK" bash tests/px/metrics.sh "$AFD"
 suite "control plane" flock "$LOCK" bash tests/px/control.sh "$AFD"
+# IPVS in a qemu guest that boots Debian's kernel (tests/ipvs/run.sh; a SKIP without qemu)
+suite "IPVS (qemu guest)" bash tests/ipvs/run.sh "$AFD"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,10 +10,12 @@ if [ "$MODE" = bench ]; then	# the default scheduler (wlc), and wrr, whose updat
 	exit
 fi
 passed=0 failed=0
+TESTER=$DIR/tester.fs
+[ -f "$TESTER" ] || TESTER=$DIR/../forth/tester.fs
 for f in "$DIR"/test_*.fs; do
 	[ -f "$f" ] || continue
 	"$AFD" -e 'ipvs-flush' >/dev/null 2>&1
-	out=$(cd "$DIR" && timeout 60 "$AFD" tester.fs "$f" -e 'test-summary bye' 2>&1)
+	out=$(cd "$DIR" && timeout 60 "$AFD" "$TESTER" "$f" -e 'test-summary bye' 2>&1)
 	rc=$?
 	s=$(printf '%s\n' "$out" | sed -n 's/^#passed \([0-9]*\) #failed \([0-9]*\)$/\1 \2/p' | tail -n 1)
 	if [ -z "$s" ] || [ $rc -ne 0 ]; then

@@ -5,8 +5,8 @@ set -eu
 what=${1:-all}
 
 build_pkgs="gcc make libc6-dev libedit-dev libmnl-dev"
-test_pkgs="tmux curl python3 wrk socat qemu-system-x86 busybox-static"	# REPL test: a terminal; proxy
-# tests: clients, backends; IPVS tests: a guest kernel under qemu with a busybox initramfs
+test_pkgs="tmux curl python3 wrk socat qemu-system-x86"	# REPL test: a terminal; proxy tests:
+# clients, backends; IPVS tests: qemu (the guest's kernel and busybox are only unpacked)
 san_pkgs="clang libclang-rt-14-dev"	# make asan, make fuzz
 bench_pkgs="gforth hyperfine time"
 

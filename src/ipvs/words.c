@@ -28,7 +28,7 @@
 #define SVC_TAG ((afd_cell)0x49565353 << 32)	/* "IVSS" | spec index */
 #define DEST_TAG ((afd_cell)0x49565344 << 32)	/* "IVSD" | spec index */
 #define TAG_MASK ((afd_cell)(~(afd_ucell)0 << 32))
-#define MAX_SPECS (1 << 22)
+#define MAX_SPECS (1 << 20)
 #define THROW_KERNEL AFD_THROW_IPVS
 /* The kernel's destination flags (include/net/ip_vs.h, not in the UAPI headers) */
 #define IP_VS_DEST_F_AVAILABLE 0x0001	/* in the service's list */
@@ -61,6 +61,7 @@ static struct {
 	struct spec *spec;
 	int nspec, capspec;
 	int current;		/* spec of the current service (ipvs-add-dest's), -1 none */
+	int scratch[2];		/* 1 + the spec replays reuse, services and destinations */
 	struct qchange *q;
 	int nq, capq;
 	bool batching;
@@ -425,8 +426,21 @@ static int submit(afd_vm *vm, const struct qchange *q, int n)
 
 /* ---- specifications on the stack ---- */
 
-static int spec_new(afd_vm *vm, bool is_dest, struct spec **sp)
+/* A new specification and its handle. A replay (ctx non-NULL) sends nothing, so its handles
+ * only keep the stack effects: it reuses one scratch spec of each kind, and a proxy worker
+ * replaying the configuration at every reload adds nothing to the table of specs. */
+static int spec_new(afd_vm *vm, void *ctx, bool is_dest, struct spec **sp)
 {
+	int *scratch = &S.scratch[is_dest];
+	if (ctx && *scratch) {
+		struct spec *s = &S.spec[*scratch - 1];
+		memset(s, 0, sizeof(*s));
+		s->is_dest = is_dest;
+		*sp = s;
+		return afd_push(vm, (is_dest ? DEST_TAG : SVC_TAG) | (*scratch - 1));
+	}
+	if (ctx)
+		*scratch = S.nspec + 1;
 	if (S.nspec >= MAX_SPECS)
 		return -8;
 	if (grow((void **)&S.spec, &S.capspec, S.nspec, sizeof(*S.spec)))
@@ -489,7 +503,7 @@ static int w_service_new(afd_vm *vm, void *ctx)
 	if (err || (err = check_port(vm, port)))
 		return err;
 	struct spec *s;
-	if ((err = spec_new(vm, false, &s)))
+	if ((err = spec_new(vm, ctx, false, &s)))
 		return err;
 	svc_defaults(&s->svc, AF_INET);
 	put_v4(s->svc.addr, ip);
@@ -525,7 +539,7 @@ static int w_service_new6(afd_vm *vm, void *ctx)
 	if (err || (err = pop_v6(vm, a)))
 		return err;
 	struct spec *s;
-	if ((err = spec_new(vm, false, &s)))
+	if ((err = spec_new(vm, ctx, false, &s)))
 		return err;
 	svc_defaults(&s->svc, AF_INET6);
 	memcpy(s->svc.addr, a, 16);
@@ -536,14 +550,14 @@ static int w_service_new6(afd_vm *vm, void *ctx)
 
 /* ipvs-fwmark-service-new ( mark -- svc ) a service for packets of a firewall mark, IPv4;
  * ipvs-fwmark-service-new6 the same for IPv6 */
-static int fwmark_new(afd_vm *vm, uint16_t af)
+static int fwmark_new(afd_vm *vm, void *ctx, uint16_t af)
 {
 	afd_cell mark;
 	POP(mark);
 	if (mark <= 0 || mark > 0xffffffffll)
 		return fail(vm, -24, "firewall mark must be 1..2^32-1");
 	struct spec *s;
-	int err = spec_new(vm, false, &s);
+	int err = spec_new(vm, ctx, false, &s);
 	if (err)
 		return err;
 	svc_defaults(&s->svc, af);
@@ -553,8 +567,8 @@ static int fwmark_new(afd_vm *vm, uint16_t af)
 	return 0;
 }
 
-static int w_fwmark_new(afd_vm *vm, void *ctx) { return fwmark_new(vm, AF_INET); }
-static int w_fwmark_new6(afd_vm *vm, void *ctx) { return fwmark_new(vm, AF_INET6); }
+static int w_fwmark_new(afd_vm *vm, void *ctx) { return fwmark_new(vm, ctx, AF_INET); }
+static int w_fwmark_new6(afd_vm *vm, void *ctx) { return fwmark_new(vm, ctx, AF_INET6); }
 
 /* set-flags ( svc|dest method -- svc|dest ) the forwarding method (IP_VS_CONN_F_MASQ,
  * _DROUTE, _TUNNEL, _LOCALNODE); on a service, the default of its destinations */
@@ -698,12 +712,12 @@ static int w_set_netmask(afd_vm *vm, void *ctx)
 }
 
 /* ipvs-dest-new ( rip weight -- dest ) the service's port, its forwarding method */
-static int dest_new(afd_vm *vm, uint16_t af, const uint8_t *a, afd_cell w)
+static int dest_new(afd_vm *vm, void *ctx, uint16_t af, const uint8_t *a, afd_cell w)
 {
 	if (w < 0 || w > 0x7fffffff)
 		return fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
 	struct spec *s;
-	int err = spec_new(vm, true, &s);
+	int err = spec_new(vm, ctx, true, &s);
 	if (err)
 		return err;
 	s->d.af = af;
@@ -723,7 +737,7 @@ static int w_dest_new(afd_vm *vm, void *ctx)
 	if (err)
 		return err;
 	put_v4(a, ip);
-	return dest_new(vm, AF_INET, a, w);
+	return dest_new(vm, ctx, AF_INET, a, w);
 }
 
 /* ipvs-dest-new6 ( c-addr u weight -- dest ) */
@@ -733,7 +747,7 @@ static int w_dest_new6(afd_vm *vm, void *ctx)
 	uint8_t a[16];
 	POP(w);
 	int err = pop_v6(vm, a);
-	return err ? err : dest_new(vm, AF_INET6, a, w);
+	return err ? err : dest_new(vm, ctx, AF_INET6, a, w);
 }
 
 /* set-dest-flags ( dest flags -- dest ) IP_VS_DEST_F_AVAILABLE: takes new connections (the

@@ -4,7 +4,7 @@
 # This machine's kernel may have no IPVS and the suite never loads ip_vs on the host: it
 # boots Debian's own kernel (linux-image-amd64, unpacked into build/ipvs, never installed)
 # under qemu-system-x86_64 with software emulation, from an initramfs made here of
-# busybox-static, the IPVS modules (loaded in the dependency order their .modinfo gives),
+# busybox-static (unpacked too), the IPVS modules (loaded in the dependency order their .modinfo gives),
 # AFD with the shared libraries it links, ipvsadm (for the benchmark) and tests/ipvs/*.
 # The guest has no network device but lo. What the guest prints between the markers is
 # the suite's output; the last line is "N passed, N failed".
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 AFD=${1:-./afd}
 MODE=${2:-tests}
 W=${IPVS_BUILD:-build/ipvs}
+case $W in /*) ;; *) W=$PWD/$W ;; esac
 TIMEOUT=${IPVS_TIMEOUT:-300}	# the whole boot and suite, seconds (TCG under load is slow)
 
 skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
@@ -24,10 +25,6 @@ if [ "${IPVS_DIRECT:-0}" = 1 ]; then	# flushes this machine's IPVS table: a test
 	exec sh tests/ipvs/guest.sh "$AFD" "$MODE" "$PWD/tests/ipvs"
 fi
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/deps.sh test)"
-[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || skip "busybox-static not installed"
-BUSYBOX=$(command -v busybox)
-file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
-file_is_static "$BUSYBOX" || skip "$BUSYBOX is not static (install busybox-static)"
 
 # fetch PKG...: Debian packages downloaded (not installed) into $W/debs
 fetch() {
@@ -43,15 +40,15 @@ fetch() {
 
 # The kernel: whatever linux-image-amd64 depends on now, unpacked once.
 kernel() {
-	[ -f "$W/kernel.ok" ] && return 0
+	[ -f "$W/kernel.ok" ] && [ -x "$W/ia/bin/busybox" ] && return 0
 	local img
 	img=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1)
 	[ -n "$img" ] || return 1
-	fetch "$img" ipvsadm libpopt0 libnl-genl-3-200 libnl-3-200 || return 1
+	fetch "$img" busybox-static ipvsadm libpopt0 libnl-genl-3-200 libnl-3-200 || return 1
 	rm -rf "$W/k" "$W/ia" && mkdir -p "$W/k" "$W/ia" || return 1
 	dpkg-deb -x "$W/debs/${img}"_*.deb "$W/k" || return 1
 	local d
-	for d in ipvsadm libpopt0 libnl-genl-3-200 libnl-3-200; do
+	for d in busybox-static ipvsadm libpopt0 libnl-genl-3-200 libnl-3-200; do
 		dpkg-deb -x "$W/debs/${d}"_*.deb "$W/ia" || return 1
 	done
 	touch "$W/kernel.ok"
@@ -97,7 +94,7 @@ initramfs() {
 	kver=$(ls "$W/k/lib/modules" | head -n 1)
 	MODDIR=$W/k/lib/modules/$kver
 	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,mod,t} || return 1
-	cp "$BUSYBOX" "$root/bin/busybox"
+	cp "$W/ia/bin/busybox" "$root/bin/busybox"
 	local i=0 ko
 	# IPVS, every scheduler this kernel ships (the kernel loads them on demand with modprobe,
 	# which has no modules.dep here), crc32c for SCTP, conntrack
@@ -109,7 +106,7 @@ initramfs() {
 	done
 	copy_bin "$AFD" "$root" || return 1
 	[ "$(basename "$AFD")" = afd ] || mv "$root/bin/$(basename "$AFD")" "$root/bin/afd"
-	LD_LIBRARY_PATH=$PWD/$W/ia/usr/lib/x86_64-linux-gnu:$PWD/$W/ia/lib/x86_64-linux-gnu copy_bin "$W/ia/sbin/ipvsadm" "$root"
+	LD_LIBRARY_PATH=$W/ia/usr/lib/x86_64-linux-gnu:$W/ia/lib/x86_64-linux-gnu copy_bin "$W/ia/sbin/ipvsadm" "$root"
 	cp tests/ipvs/*.fs tests/ipvs/*.sh tests/forth/tester.fs examples/ipvs.forth "$root/t/"
 	cat > "$root/init" <<-'EOF'
 	#!/bin/busybox sh
@@ -124,7 +121,7 @@ initramfs() {
 	poweroff -f
 	EOF
 	chmod +x "$root/init"
-	(cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > "$W/initramfs.gz"
+	(cd "$root" && find . | "$W/ia/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1) > "$W/initramfs.gz"
 }
 
 kernel || skip "cannot fetch or unpack Debian's linux-image-amd64 (apt-get download; offline?)"

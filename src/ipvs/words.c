@@ -62,6 +62,10 @@ static struct {
 	int nspec, capspec;
 	int current;		/* spec of the current service (ipvs-add-dest's), -1 none */
 	int scratch[2];		/* 1 + the spec replays reuse, services and destinations */
+	struct ipvs_svc cache_svc;	/* the kernel's destinations of one service, read once */
+	struct ipvs_dest *cache;	/* per batch by ipvs-add-dest (sorted) */
+	int ncache;
+	bool cache_valid;
 	struct qchange *q;
 	int nq, capq;
 	bool batching;
@@ -933,6 +937,30 @@ static int dest_change(afd_vm *vm, afd_cell hd, int op, struct qchange *q)
 	return 0;
 }
 
+/* The kernel's destination d of service svc, or NULL. The service's destinations are read
+ * once per batch (once per call outside one), so adding n of them costs n log n, not n². */
+static int kernel_dest(afd_vm *vm, const struct ipvs_svc *svc, const struct ipvs_dest *d,
+		       const struct ipvs_dest **out)
+{
+	struct ipvs *h = NULL;
+	int err = handle(vm, &h);
+	if (err)
+		return err;
+	if (!S.batching || !S.cache_valid || !ipvs_same_svc(&S.cache_svc, svc)) {
+		free(S.cache);
+		S.cache = NULL;
+		S.cache_valid = false;
+		int n = ipvs_dests(h, svc, &S.cache);
+		S.ncache = n > 0 ? n : 0;
+		if (n > 0)
+			qsort(S.cache, (size_t)n, sizeof(*S.cache), ipvs_cmp_dest);
+		S.cache_svc = *svc;
+		S.cache_valid = S.batching;
+	}
+	*out = S.ncache ? bsearch(d, S.cache, (size_t)S.ncache, sizeof(*d), ipvs_cmp_dest) : NULL;
+	return 0;
+}
+
 /* ipvs-add-dest ( dest -- ) to the current service; if there already, takes its settings */
 static int w_add_dest(afd_vm *vm, void *ctx)
 {
@@ -942,20 +970,15 @@ static int w_add_dest(afd_vm *vm, void *ctx)
 	int err = dest_change(vm, hd, IPVS_ADD_DEST, &q);
 	if (err || ctx)
 		return err;
-	struct ipvs *h = NULL;
-	if ((err = handle(vm, &h)))
+	const struct ipvs_dest *k;
+	if ((err = kernel_dest(vm, &q.c.svc, &q.c.dest, &k)))
 		return err;
-	struct ipvs_dest *d;
 	bool same = false;
-	int n = ipvs_dests(h, &q.c.svc, &d);
-	for (int i = 0; i < n; i++)
-		if (ipvs_same_dest(&d[i], &q.c.dest)) {
-			same = d[i].weight == q.c.dest.weight && d[i].fwd == q.c.dest.fwd &&
-			       d[i].u_thresh == q.c.dest.u_thresh && d[i].l_thresh == q.c.dest.l_thresh;
-			q.c.op = IPVS_EDIT_DEST;
-		}
-	if (n > 0)
-		free(d);
+	if (k) {
+		same = k->weight == q.c.dest.weight && k->fwd == q.c.dest.fwd &&
+		       k->u_thresh == q.c.dest.u_thresh && k->l_thresh == q.c.dest.l_thresh;
+		q.c.op = IPVS_EDIT_DEST;
+	}
 	if (same) {	/* as the kernel has it: only declare it */
 		book(&q);
 		return 0;
@@ -1012,6 +1035,7 @@ static int w_begin(afd_vm *vm, void *ctx)
 		return fail(vm, -12, "a batch is open already");
 	S.batching = true;
 	S.nq = 0;
+	S.cache_valid = false;
 	return 0;
 }
 

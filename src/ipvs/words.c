@@ -74,12 +74,12 @@ static struct {
 	long long sent;		/* changes sent by this process */
 	struct ipvs_svc *owned;
 	int nowned, capowned;
-	bool owned_loaded;
+	bool owned_loaded, owned_dirty;
 	struct decl *dsvc, *ddest;	/* what the configuration declared */
 	int ndsvc, capdsvc, nddest, capddest;
 	char owner_file[256];
-} S = { .lock = PTHREAD_MUTEX_INITIALIZER, .current = -1,
-	.owner_file = "/run/afd-ipvs.owned" };
+} S = { .lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP,	/* a word may run one (type) */
+	.current = -1, .owner_file = "/run/afd-ipvs.owned" };
 
 #define POP(v) do { int e_ = afd_pop(vm, &(v)); if (e_) return e_; } while (0)
 
@@ -182,17 +182,17 @@ static void owned_save(void)
 			fprintf(f, "%02x", s->addr[k]);
 		fprintf(f, " %u %u\n", s->port, s->fwmark);
 	}
-	if (fclose(f) == 0)
-		rename(tmp, S.owner_file);
+	if (fclose(f) == 0 && rename(tmp, S.owner_file) == 0)
+		S.owned_dirty = false;
 }
 
 static void own(const struct ipvs_svc *s, bool yes)
 {
 	int i = owned_find(s);
 	if (yes && i < 0 && !grow((void **)&S.owned, &S.capowned, S.nowned, sizeof(*s)))
-		S.owned[S.nowned++] = *s;
+		S.owned[S.nowned++] = *s, S.owned_dirty = true;
 	if (!yes && i >= 0)
-		S.owned[i] = S.owned[--S.nowned];
+		S.owned[i] = S.owned[--S.nowned], S.owned_dirty = true;
 }
 
 /* ---- declarations: what the configuration asked for in this process ---- */
@@ -396,7 +396,8 @@ static int commit(afd_vm *vm, struct qchange *q, int n, bool atomic, int *nfaile
 	for (int i = 0; i < n; i++)
 		if (!c[i].err && !(failed && atomic))
 			book(&q[i]);
-	owned_save();
+	if (S.owned_dirty)
+		owned_save();
 	free(S.last);
 	S.last = c;
 	S.nlast = n;

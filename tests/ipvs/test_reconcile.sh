@@ -28,6 +28,9 @@ F
 ok "$("$AFD" /tmp/conf1.fs -e 'ipvs-changes-sent . bye')" "5 " "first start: 5 changes"
 ok "$("$AFD" /tmp/conf1.fs -e 'ipvs-changes-sent . bye')" "0 " "restart, same configuration: no change"
 ok "$("$AFD" /tmp/conf1.fs -e 'ipvs-changes-sent . bye')" "0 " "and again"
+# a process that only changes a weight keeps the list of what AFD owns
+ok "$("$AFD" -e '80.80.80.80 80 ipvs-service-new 10.0.0.1 80 7 ipvs-set-weight ipvs-changes-sent . bye')" "1 " "a weight changed by another process"
+ok "$("$AFD" /tmp/conf1.fs -e 'ipvs-changes-sent . bye')" "1 " "restart: the weight back, the services still AFD's"
 # changed: A edited (persistence), .1 weight, .3 added, .2 removed; B removed; C added
 ok "$("$AFD" /tmp/conf2.fs -e 'ipvs-changes-sent . bye')" "6 " "restart, changed configuration"
 q() { "$AFD" -e "$1 bye" 2>&1; }

@@ -861,7 +861,7 @@ static int w_add_service(afd_vm *vm, void *ctx)
 	if (err < 0)
 		return err;
 	struct qchange q = { .c = { .op = IPVS_ADD_SVC, .svc = s->svc }, .book = DECLARE };
-	if (err == 0 && owned_find(&s->svc) < 0 && !(S.batching && decl_find(S.dsvc, S.ndsvc, &s->svc, NULL) >= 0)) {
+	if (err == 0 && owned_find(&s->svc) < 0) {
 		char b[96];
 		return fail(vm, THROW_KERNEL, "duplicate service: %s exists and is not AFD's",
 			    ipvs_svc_str(&s->svc, b, sizeof(b)));

@@ -3,17 +3,17 @@
  * A service or a destination is first a specification on the Forth stack (a tagged handle:
  * ipvs-service-new, ipvs-dest-new, then set-... words), then a change to the kernel
  * (ipvs-add-service, ipvs-add-dest, ...). Changes go to the kernel at once, or, between
- * ipvs-begin and ipvs-commit, as one batch. A commit is all or nothing: when the kernel
- * refuses one change, the ones that took effect are undone from the state read before the
- * batch, and the error names the change and the kernel's reason.
+ * ipvs-begin and ipvs-commit, as one batch. A commit is all or nothing (batch.c): when the
+ * kernel refuses one change, the ones that took effect are undone from the state read before
+ * the batch, and the error names the change and the kernel's reason.
  *
  * AFD owns the services it made (a list kept in a file, ipvs-owner-file), so adding one
  * that exists and is AFD's makes it match instead of failing: a restart with the same
  * configuration changes nothing in the kernel. ipvs-reconcile then removes what AFD owns
  * and the configuration no longer declares. A service AFD does not own is never touched.
  *
- * The IPVS table is the process's, so this state is too (one lock); a worker VM replaying
- * the configuration sees the words but sends nothing. */
+ * The IPVS table is the machine's, so the state is the process's (priv.h, one lock); a
+ * worker VM replaying the configuration sees the words but sends nothing. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -21,80 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include "afd/forth.h"
-#include "ipvs.h"
+#include "priv.h"
 #include "words.h"
 
 #define SVC_TAG ((afd_cell)0x49565353 << 32)	/* "IVSS" | spec index */
 #define DEST_TAG ((afd_cell)0x49565344 << 32)	/* "IVSD" | spec index */
 #define TAG_MASK ((afd_cell)(~(afd_ucell)0 << 32))
 #define MAX_SPECS (1 << 20)
-#define THROW_KERNEL AFD_THROW_IPVS
-/* The kernel's destination flags (include/net/ip_vs.h, not in the UAPI headers) */
-#define IP_VS_DEST_F_AVAILABLE 0x0001	/* in the service's list */
-#define IP_VS_DEST_F_OVERLOAD 0x0002	/* over its upper threshold */
-
-struct spec {
-	bool is_dest, fwd_set, port_set;
-	uint32_t dflags;	/* IP_VS_DEST_F_AVAILABLE: added with its weight, else quiesced */
-	uint32_t fwd;		/* a service's: its destinations' default method */
-	struct ipvs_svc svc;	/* a destination's: the service it was last added to */
-	struct ipvs_dest d;
-};
-
-/* A change waiting for the commit, and what AFD's books do when it takes effect. */
-enum { KEEP, DECLARE, UNDECLARE };
-struct qchange {
-	struct ipvs_change c;
-	uint8_t book;
-	bool weight_only;	/* an edit that takes the rest of the destination from the kernel */
-};
-
-struct decl {
-	struct ipvs_svc svc;
-	struct ipvs_dest d;	/* a declared destination; for a service unused */
-};
-
-static struct {
-	pthread_mutex_t lock;
-	struct ipvs *h;
-	struct spec *spec;
-	int nspec, capspec;
-	int current;		/* spec of the current service (ipvs-add-dest's), -1 none */
-	int scratch[2];		/* 1 + the spec replays reuse, services and destinations */
-	struct ipvs_svc cache_svc;	/* the kernel's destinations of one service, read once */
-	struct ipvs_dest *cache;	/* per batch by ipvs-add-dest (sorted) */
-	int ncache;
-	bool cache_valid;
-	struct qchange *q;
-	int nq, capq;
-	bool batching;
-	struct ipvs_change *last;	/* the last batch, each change with its verdict */
-	int nlast, last_sent;
-	long long sent;		/* changes sent by this process */
-	struct ipvs_svc *owned;
-	int nowned, capowned;
-	bool owned_loaded, owned_dirty;
-	struct decl *dsvc, *ddest;	/* what the configuration declared */
-	int ndsvc, capdsvc, nddest, capddest;
-	char owner_file[256];
-} S = { .lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP,	/* a word may run one (type) */
-	.current = -1, .owner_file = "/run/afd-ipvs.owned" };
 
 #define POP(v) do { int e_ = afd_pop(vm, &(v)); if (e_) return e_; } while (0)
-
-static int grow(void **arr, int *cap, int n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	int ncap = *cap ? *cap * 2 : 16;
-	void *p = realloc(*arr, (size_t)ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 static int out(afd_vm *vm, const char *s, size_t n)
 {
@@ -108,325 +43,6 @@ static int out(afd_vm *vm, const char *s, size_t n)
 		off += k;
 	}
 	return 0;
-}
-
-/* THROW code with a detail for the message: file:line:col: error: WORD: ...: detail */
-static int fail(afd_vm *vm, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(afd_vm *vm, int code, const char *fmt, ...)
-{
-	char buf[200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	afd_error_detail(vm, buf);
-	return code;
-}
-
-static int handle(afd_vm *vm, struct ipvs **h)
-{
-	int err = 0;
-	if (!S.h && !(S.h = ipvs_open(&err)))
-		return fail(vm, -21, "%s", err == -ENOENT ? "this kernel has no IPVS (modprobe ip_vs)"
-			    : strerror(-err));
-	*h = S.h;
-	return 0;
-}
-
-/* ---- ownership: the keys of the services AFD made, kept in a file across restarts ---- */
-
-static int owned_find(const struct ipvs_svc *s)
-{
-	for (int i = 0; i < S.nowned; i++)
-		if (ipvs_same_svc(&S.owned[i], s))
-			return i;
-	return -1;
-}
-
-static void owned_load(void)
-{
-	if (S.owned_loaded)
-		return;
-	S.owned_loaded = true;
-	FILE *f = fopen(S.owner_file, "r");
-	if (!f)
-		return;
-	struct ipvs_svc s;
-	char hex[33];
-	unsigned af, proto, port, mark;
-	while (fscanf(f, "%u %u %32s %u %u", &af, &proto, hex, &port, &mark) == 5) {
-		memset(&s, 0, sizeof(s));
-		s.af = (uint16_t)af, s.protocol = (uint16_t)proto, s.port = (uint16_t)port;
-		s.fwmark = mark;
-		for (int i = 0; i < 16 && hex[2 * i]; i++)
-			sscanf(hex + 2 * i, "%2hhx", &s.addr[i]);
-		if (owned_find(&s) < 0 && !grow((void **)&S.owned, &S.capowned, S.nowned, sizeof(s)))
-			S.owned[S.nowned++] = s;
-	}
-	fclose(f);
-}
-
-/* The file is rewritten whole (a rename: never half-written). Without a writable place
- * AFD still owns what it made in this run. */
-static void owned_save(void)
-{
-	char tmp[300];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", S.owner_file);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	for (int i = 0; i < S.nowned; i++) {
-		const struct ipvs_svc *s = &S.owned[i];
-		fprintf(f, "%u %u ", s->af, s->protocol);
-		for (int k = 0; k < 16; k++)
-			fprintf(f, "%02x", s->addr[k]);
-		fprintf(f, " %u %u\n", s->port, s->fwmark);
-	}
-	if (fclose(f) == 0 && rename(tmp, S.owner_file) == 0)
-		S.owned_dirty = false;
-}
-
-static void own(const struct ipvs_svc *s, bool yes)
-{
-	int i = owned_find(s);
-	if (yes && i < 0 && !grow((void **)&S.owned, &S.capowned, S.nowned, sizeof(*s)))
-		S.owned[S.nowned++] = *s, S.owned_dirty = true;
-	if (!yes && i >= 0)
-		S.owned[i] = S.owned[--S.nowned], S.owned_dirty = true;
-}
-
-/* ---- declarations: what the configuration asked for in this process ---- */
-
-static int decl_find(struct decl *d, int n, const struct ipvs_svc *s, const struct ipvs_dest *dd)
-{
-	for (int i = 0; i < n; i++)
-		if (ipvs_same_svc(&d[i].svc, s) && (!dd || ipvs_same_dest(&d[i].d, dd)))
-			return i;
-	return -1;
-}
-
-static void book(const struct qchange *q)
-{
-	const struct ipvs_change *c = &q->c;
-	bool dest = c->op >= IPVS_ADD_DEST;
-	struct decl **arr = dest ? &S.ddest : &S.dsvc;
-	int *n = dest ? &S.nddest : &S.ndsvc, *cap = dest ? &S.capddest : &S.capdsvc;
-	int i = decl_find(*arr, *n, &c->svc, dest ? &c->dest : NULL);
-	if (c->op == IPVS_ADD_SVC)
-		own(&c->svc, true);
-	if (c->op == IPVS_DEL_SVC) {
-		own(&c->svc, false);
-		for (int k = 0; k < S.nddest;)	/* its destinations went with it */
-			if (ipvs_same_svc(&S.ddest[k].svc, &c->svc))
-				S.ddest[k] = S.ddest[--S.nddest];
-			else
-				k++;
-	}
-	if (q->book == DECLARE && i < 0 && !grow((void **)arr, cap, *n, sizeof(**arr)))
-		(*arr)[(*n)++] = (struct decl){ c->svc, c->dest };
-	else if (q->book == DECLARE)
-		(*arr)[i] = (struct decl){ c->svc, c->dest };
-	if (q->book == UNDECLARE && i >= 0)
-		(*arr)[i] = (*arr)[--*n];
-}
-
-/* ---- commit: pre-state, send, undo on failure ---- */
-
-/* The kernel's table before a batch: each touched service and its destinations. */
-struct pre {
-	struct ipvs_svc svc;
-	int found;		/* 0: no such service */
-	struct ipvs_dest *d;
-	int nd;
-};
-
-static void pre_free(struct pre *p, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(p[i].d);
-	free(p);
-}
-
-static struct pre *pre_of(struct pre *p, int n, const struct ipvs_svc *s)
-{
-	for (int i = 0; i < n; i++)
-		if (ipvs_same_svc(&p[i].svc, s))
-			return &p[i];
-	return NULL;
-}
-
-/* Destinations are sorted once read: a batch of 1,000 looks each up in log time. */
-static const struct ipvs_dest *pre_dest(const struct pre *p, const struct ipvs_dest *d)
-{
-	return p && p->nd ? bsearch(d, p->d, (size_t)p->nd, sizeof(*d), ipvs_cmp_dest) : NULL;
-}
-
-static int pre_read(struct ipvs *h, const struct qchange *q, int n, struct pre **out, int *np)
-{
-	struct pre *p = NULL;
-	int cap = 0, k = 0, err = 0;
-	for (int i = 0; i < n && !err; i++) {
-		if (q[i].c.op == IPVS_FLUSH || pre_of(p, k, &q[i].c.svc))
-			continue;
-		if ((err = grow((void **)&p, &cap, k, sizeof(*p))))
-			break;
-		struct pre *e = &p[k++];
-		memset(e, 0, sizeof(*e));
-		e->svc = q[i].c.svc;
-		err = ipvs_get_service(h, &e->svc);
-		if (err == -ESRCH) {
-			e->svc = q[i].c.svc;
-			err = 0;
-			continue;
-		}
-		e->found = 1;
-		if (!err && (e->nd = ipvs_dests(h, &e->svc, &e->d)) < 0)
-			err = e->nd, e->nd = 0;
-		if (e->nd > 0)
-			qsort(e->d, (size_t)e->nd, sizeof(*e->d), ipvs_cmp_dest);
-	}
-	*out = p;
-	*np = k;
-	return err;
-}
-
-/* What undoes change c, given the state before it: up to 1 + its destinations changes. */
-static int inverse(const struct ipvs_change *c, const struct pre *p, struct ipvs_change *u, int cap)
-{
-	const struct ipvs_dest *old = p ? pre_dest(p, &c->dest) : NULL;
-	int n = 0;
-	switch (c->op) {
-	case IPVS_ADD_SVC: u[n++] = (struct ipvs_change){ .op = IPVS_DEL_SVC, .svc = c->svc }; break;
-	case IPVS_ADD_DEST: u[n++] = (struct ipvs_change){ .op = IPVS_DEL_DEST, .svc = c->svc,
-							    .dest = c->dest }; break;
-	case IPVS_EDIT_SVC:
-		if (p && p->found)
-			u[n++] = (struct ipvs_change){ .op = IPVS_EDIT_SVC, .svc = p->svc };
-		break;
-	case IPVS_EDIT_DEST: case IPVS_DEL_DEST:
-		if (old)
-			u[n++] = (struct ipvs_change){ .op = c->op == IPVS_EDIT_DEST ? IPVS_EDIT_DEST :
-						       IPVS_ADD_DEST, .svc = c->svc, .dest = *old };
-		break;
-	case IPVS_DEL_SVC:
-		if (!p || !p->found)
-			break;
-		u[n++] = (struct ipvs_change){ .op = IPVS_ADD_SVC, .svc = p->svc };
-		for (int i = 0; i < p->nd && n < cap; i++)
-			u[n++] = (struct ipvs_change){ .op = IPVS_ADD_DEST, .svc = p->svc, .dest = p->d[i] };
-		break;
-	}
-	return n;
-}
-
-/* Undo, newest first, the changes of the batch that took effect; how many undos failed. */
-static int undo(struct ipvs *h, const struct ipvs_change *done, int n, struct pre *p, int np)
-{
-	int cap = 0, k = 0, bad = 0;
-	struct ipvs_change *u = NULL;
-	for (int i = n - 1; i >= 0; i--) {
-		if (done[i].err)
-			continue;
-		const struct pre *e = pre_of(p, np, &done[i].svc);
-		int need = 1 + (e ? e->nd : 0);
-		while (k + need > cap)
-			if (grow((void **)&u, &cap, cap, sizeof(*u)))
-				return -ENOMEM;
-		k += inverse(&done[i], e, u + k, need);
-	}
-	if (k)
-		bad = ipvs_apply(h, u, k);
-	free(u);
-	return bad;
-}
-
-static const char *op_name(int op)
-{
-	static const char *names[] = { "?", "add service", "edit service", "delete service",
-		"add destination", "edit destination", "delete destination", "flush" };
-	return names[op <= IPVS_FLUSH ? op : 0];
-}
-
-static int report(afd_vm *vm, const struct ipvs_change *c, int i, int n, int failed, int undone)
-{
-	char svc[96], d[64] = "";
-	ipvs_svc_str(&c->svc, svc, sizeof(svc));
-	if (c->op >= IPVS_ADD_DEST && c->op <= IPVS_DEL_DEST) {
-		ipvs_addr_str(c->dest.af, c->dest.addr, c->dest.port, d, sizeof(d) - 4);
-		strcat(d, " of");
-	}
-	return fail(vm, THROW_KERNEL, "change %d of %d (%s %s%s%s): %s%s%s", i + 1, n,
-		    op_name(c->op), d, *d ? " " : "", svc, ipvs_strerror(c->op, c->err),
-		    failed > 1 ? " (and others)" : "",
-		    undone < 0 ? "; undoing failed, table left partly changed" : "; nothing applied");
-}
-
-/* Send changes; atomic: all or nothing. Non-atomic: keep what took effect. Returns 0, or a
- * THROW code when atomic and a change failed; *nfailed counts the failed changes. */
-static int commit(afd_vm *vm, struct qchange *q, int n, bool atomic, int *nfailed)
-{
-	struct ipvs *h = NULL;
-	int err = handle(vm, &h);
-	if (err)
-		return err;
-	struct pre *p;
-	int np;
-	if ((err = pre_read(h, q, n, &p, &np)))
-		return fail(vm, THROW_KERNEL, "reading the table: %s", strerror(-err));
-	struct ipvs_change *c = malloc((size_t)(n > 0 ? n : 1) * sizeof(*c));
-	if (!c) {
-		pre_free(p, np);
-		return -8;
-	}
-	for (int i = 0; i < n; i++) {
-		c[i] = q[i].c;
-		const struct ipvs_dest *old = q[i].weight_only ?
-			pre_dest(pre_of(p, np, &c[i].svc), &c[i].dest) : NULL;
-		if (old) {	/* the weight changes, the rest stays as the kernel has it */
-			uint32_t w = c[i].dest.weight;
-			c[i].dest = *old;
-			c[i].dest.weight = w;
-		}
-	}
-	int failed = ipvs_apply(h, c, n);
-	S.sent += failed < 0 ? 0 : n;
-	int undone = 0;
-	if (failed && atomic)
-		undone = undo(h, c, n, p, np) ? -1 : 1;
-	for (int i = 0; i < n; i++)
-		if (!c[i].err && !(failed && atomic))
-			book(&q[i]);
-	if (S.owned_dirty)
-		owned_save();
-	free(S.last);
-	S.last = c;
-	S.nlast = n;
-	S.last_sent = failed < 0 ? 0 : n;
-	pre_free(p, np);
-	*nfailed = failed;
-	if (failed < 0)
-		return fail(vm, THROW_KERNEL, "netlink: %s", strerror(-failed));
-	if (!failed || !atomic)
-		return 0;
-	for (int i = 0; i < n; i++)
-		if (c[i].err)
-			return report(vm, &c[i], i, n, failed, undone);
-	return 0;
-}
-
-/* A change from a word: into the open batch, or to the kernel now. */
-static int submit(afd_vm *vm, const struct qchange *q, int n)
-{
-	if (S.batching) {
-		for (int i = 0; i < n; i++) {
-			if (grow((void **)&S.q, &S.capq, S.nq, sizeof(*S.q)))
-				return -8;
-			S.q[S.nq++] = q[i];
-		}
-		return 0;
-	}
-	int failed;
-	return commit(vm, (struct qchange *)q, n, true, &failed);
 }
 
 /* ---- specifications on the stack ---- */
@@ -448,7 +64,7 @@ static int spec_new(afd_vm *vm, void *ctx, bool is_dest, struct spec **sp)
 		*scratch = S.nspec + 1;
 	if (S.nspec >= MAX_SPECS)
 		return -8;
-	if (grow((void **)&S.spec, &S.capspec, S.nspec, sizeof(*S.spec)))
+	if (ipvs_grow((void **)&S.spec, &S.capspec, S.nspec, sizeof(*S.spec)))
 		return -8;
 	struct spec *s = &S.spec[S.nspec];
 	memset(s, 0, sizeof(*s));
@@ -490,12 +106,12 @@ static void put_v4(uint8_t *addr, afd_cell ip)
 
 static int check_port(afd_vm *vm, afd_cell port)
 {
-	return port < 0 || port > 65535 ? fail(vm, -24, "port %lld out of 0..65535", (long long)port) : 0;
+	return port < 0 || port > 65535 ? ipvs_fail(vm, -24, "port %lld out of 0..65535", (long long)port) : 0;
 }
 
 static int check_ip(afd_vm *vm, afd_cell ip)
 {
-	return ip < 0 || ip > 0xffffffffll ? fail(vm, AFD_THROW_BAD_IP, "not an IPv4 address") : 0;
+	return ip < 0 || ip > 0xffffffffll ? ipvs_fail(vm, AFD_THROW_BAD_IP, "not an IPv4 address") : 0;
 }
 
 /* ipvs-service-new ( vip port -- svc ) TCP, wlc, masquerading, no persistence */
@@ -527,11 +143,11 @@ static int pop_v6(afd_vm *vm, uint8_t *addr)
 	if (err)
 		return err;
 	if (n >= sizeof(buf))
-		return fail(vm, AFD_THROW_BAD_IP, "not an IPv6 address");
+		return ipvs_fail(vm, AFD_THROW_BAD_IP, "not an IPv6 address");
 	memcpy(buf, s, n);
 	buf[n] = 0;
 	return inet_pton(AF_INET6, buf, addr) == 1 ? 0 :
-		fail(vm, AFD_THROW_BAD_IP, "not an IPv6 address: %s", buf);
+		ipvs_fail(vm, AFD_THROW_BAD_IP, "not an IPv6 address: %s", buf);
 }
 
 /* ipvs-service-new6 ( c-addr u port -- svc ) an IPv6 service: "2001:db8::1" 80 */
@@ -560,7 +176,7 @@ static int fwmark_new(afd_vm *vm, void *ctx, uint16_t af)
 	afd_cell mark;
 	POP(mark);
 	if (mark <= 0 || mark > 0xffffffffll)
-		return fail(vm, -24, "firewall mark must be 1..2^32-1");
+		return ipvs_fail(vm, -24, "firewall mark must be 1..2^32-1");
 	struct spec *s;
 	int err = spec_new(vm, ctx, false, &s);
 	if (err)
@@ -586,7 +202,7 @@ static int w_set_flags(afd_vm *vm, void *ctx)
 	if (!s && !(s = spec_of(h, false)))
 		return -12;
 	if (m < IP_VS_CONN_F_MASQ || m > IP_VS_CONN_F_DROUTE)
-		return fail(vm, -24, "not a forwarding method: %lld", (long long)m);
+		return ipvs_fail(vm, -24, "not a forwarding method: %lld", (long long)m);
 	s->fwd = (uint32_t)m;
 	s->d.fwd = (uint32_t)m;
 	s->fwd_set = true;
@@ -606,7 +222,7 @@ static int w_set_svc_flags(afd_vm *vm, void *ctx)
 	uint32_t ok = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET | IP_VS_SVC_F_SCHED1 |
 		      IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
 	if (f < 0 || f & ~(afd_cell)ok)
-		return fail(vm, -24, "not service flags: %#llx", (unsigned long long)f);
+		return ipvs_fail(vm, -24, "not service flags: %#llx", (unsigned long long)f);
 	s->svc.flags |= (uint32_t)f;
 	if ((f & IP_VS_SVC_F_PERSISTENT) && !s->svc.timeout)
 		s->svc.timeout = 300;
@@ -635,7 +251,7 @@ static int w_set_scheduler(afd_vm *vm, void *ctx)
 	if (err || (err = pop_spec(vm, false, &s)))
 		return err;
 	if (len == 0 || len >= IP_VS_SCHEDNAME_MAXLEN || memchr(n, 0, len))
-		return fail(vm, -24, "scheduler name of 1..%d characters", IP_VS_SCHEDNAME_MAXLEN - 1);
+		return ipvs_fail(vm, -24, "scheduler name of 1..%d characters", IP_VS_SCHEDNAME_MAXLEN - 1);
 	memcpy(s->svc.sched, n, len);
 	s->svc.sched[len] = 0;
 	return 0;
@@ -651,7 +267,7 @@ static int w_set_pe(afd_vm *vm, void *ctx)
 	if (err || (err = pop_spec(vm, false, &s)))
 		return err;
 	if (len >= IP_VS_PENAME_MAXLEN || memchr(n, 0, len))
-		return fail(vm, -24, "persistence engine name too long");
+		return ipvs_fail(vm, -24, "persistence engine name too long");
 	memcpy(s->svc.pe, n, len);
 	s->svc.pe[len] = 0;
 	return 0;
@@ -667,9 +283,9 @@ static int w_set_protocol(afd_vm *vm, void *ctx)
 	if (err)
 		return err;
 	if (s->svc.fwmark)
-		return fail(vm, -24, "a firewall-mark service has no protocol");
+		return ipvs_fail(vm, -24, "a firewall-mark service has no protocol");
 	if (p != IPPROTO_TCP && p != IPPROTO_UDP && p != IPPROTO_SCTP)
-		return fail(vm, -24, "protocol %lld: IPVS balances TCP, UDP and SCTP", (long long)p);
+		return ipvs_fail(vm, -24, "protocol %lld: IPVS balances TCP, UDP and SCTP", (long long)p);
 	s->svc.protocol = (uint16_t)p;
 	return 0;
 }
@@ -684,7 +300,7 @@ static int w_set_persistence(afd_vm *vm, void *ctx)
 	if (err)
 		return err;
 	if (t < 0 || t > 0x7fffffff)
-		return fail(vm, -24, "persistence timeout out of range");
+		return ipvs_fail(vm, -24, "persistence timeout out of range");
 	s->svc.timeout = (uint32_t)t;
 	if (t)
 		s->svc.flags |= IP_VS_SVC_F_PERSISTENT;
@@ -705,13 +321,13 @@ static int w_set_netmask(afd_vm *vm, void *ctx)
 		return err;
 	if (s->svc.af == AF_INET6) {
 		if (m < 1 || m > 128)
-			return fail(vm, -24, "IPv6 prefix length 1..128");
+			return ipvs_fail(vm, -24, "IPv6 prefix length 1..128");
 		s->svc.netmask = (uint32_t)m;
 		return 0;
 	}
 	uint32_t inv = ~(uint32_t)m;
 	if (m < 0 || m > 0xffffffffll || (inv & (inv + 1)))
-		return fail(vm, -24, "not a netmask");
+		return ipvs_fail(vm, -24, "not a netmask");
 	s->svc.netmask = htonl((uint32_t)m);
 	return 0;
 }
@@ -720,7 +336,7 @@ static int w_set_netmask(afd_vm *vm, void *ctx)
 static int dest_new(afd_vm *vm, void *ctx, uint16_t af, const uint8_t *a, afd_cell w)
 {
 	if (w < 0 || w > 0x7fffffff)
-		return fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
+		return ipvs_fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
 	struct spec *s;
 	int err = spec_new(vm, ctx, true, &s);
 	if (err)
@@ -767,7 +383,7 @@ static int w_set_dest_flags(afd_vm *vm, void *ctx)
 	if (err)
 		return err;
 	if (f & ~(afd_cell)IP_VS_DEST_F_AVAILABLE)
-		return fail(vm, -24, "only IP_VS_DEST_F_AVAILABLE (the kernel sets OVERLOAD)");
+		return ipvs_fail(vm, -24, "only IP_VS_DEST_F_AVAILABLE (the kernel sets OVERLOAD)");
 	s->dflags = (uint32_t)f;
 	return 0;
 }
@@ -797,7 +413,7 @@ static int w_set_thresholds(afd_vm *vm, void *ctx)
 	if (err)
 		return err;
 	if (u < 0 || l < 0 || u > 0x7fffffff || l > 0x7fffffff)
-		return fail(vm, -24, "thresholds out of range");
+		return ipvs_fail(vm, -24, "thresholds out of range");
 	s->d.u_thresh = (uint32_t)u;
 	s->d.l_thresh = (uint32_t)l;
 	return 0;
@@ -815,7 +431,7 @@ static int w_set_tunnel(afd_vm *vm, void *ctx)
 	if (err || (err = pop_spec(vm, true, &s)))
 		return err;
 	if (t < 0 || t >= IP_VS_CONN_F_TUNNEL_TYPE_MAX)
-		return fail(vm, -24, "not a tunnel type");
+		return ipvs_fail(vm, -24, "not a tunnel type");
 	s->d.fwd = IP_VS_CONN_F_TUNNEL;
 	s->fwd_set = true;
 	s->d.tun_type = (uint8_t)t;
@@ -829,12 +445,12 @@ static int w_set_tunnel(afd_vm *vm, void *ctx)
 static int kernel_svc(afd_vm *vm, const struct ipvs_svc *key, struct ipvs_svc *got)
 {
 	struct ipvs *h = NULL;
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	*got = *key;
 	err = ipvs_get_service(h, got);
-	return err == -ESRCH ? 1 : err ? fail(vm, THROW_KERNEL, "%s", strerror(-err)) : 0;
+	return err == -ESRCH ? 1 : err ? ipvs_fail(vm, THROW_KERNEL, "%s", strerror(-err)) : 0;
 }
 
 static bool same_settings(const struct ipvs_svc *a, const struct ipvs_svc *b)
@@ -855,25 +471,25 @@ static int w_add_service(afd_vm *vm, void *ctx)
 	S.current = (int)(hd & 0xffffffff);
 	if (ctx)
 		return 0;	/* a worker's replay */
-	owned_load();
+	ipvs_owned_load();
 	struct ipvs_svc k;
 	int err = kernel_svc(vm, &s->svc, &k);
 	if (err < 0)
 		return err;
 	struct qchange q = { .c = { .op = IPVS_ADD_SVC, .svc = s->svc }, .book = DECLARE };
-	if (err == 0 && owned_find(&s->svc) < 0) {
+	if (err == 0 && ipvs_owned_find(&s->svc) < 0) {
 		char b[96];
-		return fail(vm, THROW_KERNEL, "duplicate service: %s exists and is not AFD's",
+		return ipvs_fail(vm, THROW_KERNEL, "duplicate service: %s exists and is not AFD's",
 			    ipvs_svc_str(&s->svc, b, sizeof(b)));
 	}
 	if (err == 0) {
 		q.c.op = IPVS_EDIT_SVC;
 		if (same_settings(&k, &s->svc)) {	/* nothing to change: only declare it */
-			book(&q);
+			ipvs_book(&q);
 			return 0;
 		}
 	}
-	return submit(vm, &q, 1);
+	return ipvs_submit(vm, &q, 1);
 }
 
 /* ipvs-edit-service ( svc -- ) the kernel's service takes the spec's settings */
@@ -887,7 +503,7 @@ static int w_edit_service(afd_vm *vm, void *ctx)
 	if (ctx)
 		return 0;
 	struct qchange q = { .c = { .op = IPVS_EDIT_SVC, .svc = s->svc }, .book = DECLARE };
-	return submit(vm, &q, 1);
+	return ipvs_submit(vm, &q, 1);
 }
 
 /* ipvs-del-service ( svc -- ) removes it and its destinations */
@@ -900,9 +516,9 @@ static int w_del_service(afd_vm *vm, void *ctx)
 		return -12;
 	if (ctx)
 		return 0;
-	owned_load();
+	ipvs_owned_load();
 	struct qchange q = { .c = { .op = IPVS_DEL_SVC, .svc = s->svc }, .book = UNDECLARE };
-	return submit(vm, &q, 1);
+	return ipvs_submit(vm, &q, 1);
 }
 
 /* ipvs-use-service ( svc -- ) the service ipvs-add-dest adds to */
@@ -923,7 +539,7 @@ static int dest_change(afd_vm *vm, afd_cell hd, int op, struct qchange *q)
 	if (!d)
 		return -12;
 	if (S.current < 0)
-		return fail(vm, -12, "no current service (ipvs-service-new or ipvs-use-service)");
+		return ipvs_fail(vm, -12, "no current service (ipvs-service-new or ipvs-use-service)");
 	const struct spec *s = &S.spec[S.current];
 	d->svc = s->svc;
 	struct ipvs_dest dest = d->d;
@@ -944,7 +560,7 @@ static int kernel_dest(afd_vm *vm, const struct ipvs_svc *svc, const struct ipvs
 		       const struct ipvs_dest **out)
 {
 	struct ipvs *h = NULL;
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	if (!S.batching || !S.cache_valid || !ipvs_same_svc(&S.cache_svc, svc)) {
@@ -981,10 +597,10 @@ static int w_add_dest(afd_vm *vm, void *ctx)
 		q.c.op = IPVS_EDIT_DEST;
 	}
 	if (same) {	/* as the kernel has it: only declare it */
-		book(&q);
+		ipvs_book(&q);
 		return 0;
 	}
-	return submit(vm, &q, 1);
+	return ipvs_submit(vm, &q, 1);
 }
 
 static int dest_word(afd_vm *vm, void *ctx, int op)
@@ -993,7 +609,7 @@ static int dest_word(afd_vm *vm, void *ctx, int op)
 	struct qchange q;
 	POP(hd);
 	int err = dest_change(vm, hd, op, &q);
-	return err || ctx ? err : submit(vm, &q, 1);
+	return err || ctx ? err : ipvs_submit(vm, &q, 1);
 }
 
 /* ipvs-edit-dest ( dest -- ) ipvs-del-dest ( dest -- ) in the current service */
@@ -1017,7 +633,7 @@ static int w_set_weight(afd_vm *vm, void *ctx)
 	if (err || (err = check_port(vm, port)))
 		return err;
 	if (w < 0 || w > 0x7fffffff)
-		return fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
+		return ipvs_fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
 	if (ctx)
 		return 0;
 	struct qchange q = { .c = { .op = IPVS_EDIT_DEST, .svc = s->svc }, .book = KEEP,
@@ -1026,14 +642,14 @@ static int w_set_weight(afd_vm *vm, void *ctx)
 	put_v4(q.c.dest.addr, ip);
 	q.c.dest.port = (uint16_t)port;
 	q.c.dest.weight = (uint32_t)w;
-	return submit(vm, &q, 1);
+	return ipvs_submit(vm, &q, 1);
 }
 
 /* ipvs-begin ( -- ) changes from now on wait for ipvs-commit */
 static int w_begin(afd_vm *vm, void *ctx)
 {
 	if (S.batching)
-		return fail(vm, -12, "a batch is open already");
+		return ipvs_fail(vm, -12, "a batch is open already");
 	S.batching = true;
 	S.nq = 0;
 	S.cache_valid = false;
@@ -1044,7 +660,7 @@ static int end_batch(afd_vm *vm, void *ctx, bool atomic, int *failed)
 {
 	*failed = 0;
 	if (!S.batching)
-		return fail(vm, -12, "no batch open (ipvs-begin)");
+		return ipvs_fail(vm, -12, "no batch open (ipvs-begin)");
 	S.batching = false;
 	int n = S.nq;
 	S.nq = 0;
@@ -1052,7 +668,7 @@ static int end_batch(afd_vm *vm, void *ctx, bool atomic, int *failed)
 		S.nlast = S.last_sent = 0;
 		return 0;
 	}
-	return commit(vm, S.q, n, atomic, failed);
+	return ipvs_commit(vm, S.q, n, atomic, failed);
 }
 
 /* ipvs-commit ( -- ) the batch, all or nothing */
@@ -1102,15 +718,15 @@ static int w_change_error(afd_vm *vm, void *ctx)
 static int w_reconcile(afd_vm *vm, void *ctx)
 {
 	struct ipvs *h = NULL;
-	int err = ctx ? 0 : handle(vm, &h);
+	int err = ctx ? 0 : ipvs_handle(vm, &h);
 	if (err || ctx)
 		return err;
-	owned_load();
+	ipvs_owned_load();
 	struct qchange *q = NULL;
 	int n = 0, cap = 0;
 	for (int i = 0; i < S.nowned && !err; i++) {
-		if (decl_find(S.dsvc, S.ndsvc, &S.owned[i], NULL) >= 0 ||
-		    (err = grow((void **)&q, &cap, n, sizeof(*q))))
+		if (ipvs_decl_find(S.dsvc, S.ndsvc, &S.owned[i], NULL) >= 0 ||
+		    (err = ipvs_grow((void **)&q, &cap, n, sizeof(*q))))
 			continue;
 		q[n++] = (struct qchange){ .c = { .op = IPVS_DEL_SVC, .svc = S.owned[i] },
 					   .book = UNDECLARE };
@@ -1119,8 +735,8 @@ static int w_reconcile(afd_vm *vm, void *ctx)
 		struct ipvs_dest *d;
 		int nd = ipvs_dests(h, &S.dsvc[i].svc, &d);
 		for (int k = 0; k < nd && !err; k++) {
-			if (decl_find(S.ddest, S.nddest, &S.dsvc[i].svc, &d[k]) >= 0 ||
-			    (err = grow((void **)&q, &cap, n, sizeof(*q))))
+			if (ipvs_decl_find(S.ddest, S.nddest, &S.dsvc[i].svc, &d[k]) >= 0 ||
+			    (err = ipvs_grow((void **)&q, &cap, n, sizeof(*q))))
 				continue;
 			q[n++] = (struct qchange){ .c = { .op = IPVS_DEL_DEST, .svc = S.dsvc[i].svc,
 							  .dest = d[k] }, .book = UNDECLARE };
@@ -1130,7 +746,7 @@ static int w_reconcile(afd_vm *vm, void *ctx)
 	}
 	int failed = 0;
 	if (!err && n)
-		err = commit(vm, q, n, true, &failed);
+		err = ipvs_commit(vm, q, n, true, &failed);
 	else if (!err)
 		S.nlast = S.last_sent = 0;
 	free(q);
@@ -1160,16 +776,16 @@ static int w_flush(afd_vm *vm, void *ctx)
 	if (ctx)
 		return 0;
 	struct ipvs *h = NULL;
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	struct ipvs_change c = { .op = IPVS_FLUSH };
 	int failed = ipvs_apply(h, &c, 1);
 	if (failed)
-		return fail(vm, THROW_KERNEL, "flush: %s", strerror(-(failed < 0 ? failed : c.err)));
+		return ipvs_fail(vm, THROW_KERNEL, "flush: %s", strerror(-(failed < 0 ? failed : c.err)));
 	S.nowned = S.ndsvc = S.nddest = 0;
 	S.owned_loaded = true;
-	owned_save();
+	ipvs_owned_save();
 	return 0;
 }
 
@@ -1177,7 +793,7 @@ static int w_flush(afd_vm *vm, void *ctx)
 static int w_services(afd_vm *vm, void *ctx)
 {
 	struct ipvs *h = NULL;
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	char *buf = NULL;
@@ -1187,7 +803,7 @@ static int w_services(afd_vm *vm, void *ctx)
 		return -8;
 	int n = ipvs_print(h, f);
 	fclose(f);
-	err = n < 0 ? fail(vm, THROW_KERNEL, "%s", strerror(-n)) : out(vm, buf, len);
+	err = n < 0 ? ipvs_fail(vm, THROW_KERNEL, "%s", strerror(-n)) : out(vm, buf, len);
 	free(buf);
 	return err;
 }
@@ -1206,12 +822,12 @@ static int w_service_count(afd_vm *vm, void *ctx)
 {
 	struct ipvs *h = NULL;
 	struct ipvs_svc *s;
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	int n = ipvs_services(h, &s);
 	if (n < 0)
-		return fail(vm, THROW_KERNEL, "%s", strerror(-n));
+		return ipvs_fail(vm, THROW_KERNEL, "%s", strerror(-n));
 	free(s);
 	return afd_push(vm, n);
 }
@@ -1266,14 +882,14 @@ static int kernel_dests(afd_vm *vm, afd_cell hd, struct ipvs_svc *svc, struct ip
 	struct ipvs *h = NULL;
 	if (!s)
 		return -12;
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	*svc = s->svc;
 	int n = ipvs_dests(h, svc, d);
 	if (n == -ESRCH || n == -ENOENT)
 		n = 0, *d = NULL;
-	return n < 0 ? fail(vm, THROW_KERNEL, "%s", strerror(-n)) : n;
+	return n < 0 ? ipvs_fail(vm, THROW_KERNEL, "%s", strerror(-n)) : n;
 }
 
 /* ipvs-dest-count ( svc -- n ) its destinations in the kernel (0 if no such service) */
@@ -1322,13 +938,13 @@ static int w_set_timeouts(afd_vm *vm, void *ctx)
 	POP(t[0]);
 	for (int i = 0; i < 3; i++)
 		if (t[i] < 0 || t[i] > 0x7fffffff)
-			return fail(vm, -24, "timeout out of range");
+			return ipvs_fail(vm, -24, "timeout out of range");
 	struct ipvs *h = NULL;
-	int err = ctx ? 0 : handle(vm, &h);
+	int err = ctx ? 0 : ipvs_handle(vm, &h);
 	if (err || ctx)
 		return err;
 	err = ipvs_set_timeouts(h, (uint32_t)t[0], (uint32_t)t[1], (uint32_t)t[2]);
-	return err ? fail(vm, THROW_KERNEL, "%s", strerror(-err)) : 0;
+	return err ? ipvs_fail(vm, THROW_KERNEL, "%s", strerror(-err)) : 0;
 }
 
 /* ipvs-timeouts ( -- tcp tcpfin udp ) */
@@ -1336,11 +952,11 @@ static int w_timeouts(afd_vm *vm, void *ctx)
 {
 	struct ipvs *h = NULL;
 	uint32_t t[3];
-	int err = handle(vm, &h);
+	int err = ipvs_handle(vm, &h);
 	if (err)
 		return err;
 	if ((err = ipvs_timeouts(h, &t[0], &t[1], &t[2])))
-		return fail(vm, THROW_KERNEL, "%s", strerror(-err));
+		return ipvs_fail(vm, THROW_KERNEL, "%s", strerror(-err));
 	for (int i = 0; i < 3 && !err; i++)
 		err = afd_push(vm, t[i]);
 	return err;
@@ -1363,7 +979,7 @@ static int w_add_svc(afd_vm *vm, void *ctx)
 	if (err)
 		return err;
 	if (len == 0 || len >= sizeof(sched) || memchr(n, 0, len))
-		return fail(vm, -24, "scheduler name of 1..%d characters", IP_VS_SCHEDNAME_MAXLEN - 1);
+		return ipvs_fail(vm, -24, "scheduler name of 1..%d characters", IP_VS_SCHEDNAME_MAXLEN - 1);
 	memcpy(sched, n, len);
 	sched[len] = 0;
 	if ((err = w_service_new(vm, ctx)))

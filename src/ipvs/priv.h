@@ -69,6 +69,11 @@ int ipvs_grow(void **arr, int *cap, int n, size_t size);
 int ipvs_fail(afd_vm *vm, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ipvs_handle(afd_vm *vm, struct ipvs **h);	/* the socket, opened on first use */
 
+/* words.c: the service of a specification handle, or NULL */
+const struct ipvs_svc *ipvs_spec_svc(afd_cell h);
+/* follow.c */
+int ipvs_w_follow_health(afd_vm *vm, void *ctx);
+
 /* batch.c */
 void ipvs_owned_load(void);
 int ipvs_owned_find(const struct ipvs_svc *s);

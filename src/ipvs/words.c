@@ -81,6 +81,12 @@ static struct spec *spec_of(afd_cell h, bool is_dest)
 	return &S.spec[i];
 }
 
+const struct ipvs_svc *ipvs_spec_svc(afd_cell h)
+{
+	const struct spec *s = spec_of(h, false);
+	return s ? &s->svc : NULL;
+}
+
 static int pop_spec(afd_vm *vm, bool is_dest, struct spec **s)
 {
 	afd_cell h;
@@ -1028,6 +1034,7 @@ static const struct {
 	{ "ipvs-sends", "( -- n )", w_sends },
 	{ "ipvs-reconcile", "( -- )", w_reconcile },
 	{ "ipvs-owner-file", "( c-addr u -- )", w_owner_file },
+	{ "ipvs-follow-health", "( svc c-addr u -- )", ipvs_w_follow_health },
 	{ "ipvs-flush", "( -- )", w_flush },
 	{ "ipvs-services", "( -- )", w_services },
 	{ "ipvs?", "( -- flag )", w_available },
@@ -1093,11 +1100,11 @@ LOCKED(17) LOCKED(18) LOCKED(19) LOCKED(20) LOCKED(21) LOCKED(22) LOCKED(23) LOC
 LOCKED(25) LOCKED(26) LOCKED(27) LOCKED(28) LOCKED(29) LOCKED(30) LOCKED(31) LOCKED(32)
 LOCKED(33) LOCKED(34) LOCKED(35) LOCKED(36) LOCKED(37) LOCKED(38) LOCKED(39) LOCKED(40)
 LOCKED(41) LOCKED(42) LOCKED(43) LOCKED(44) LOCKED(45) LOCKED(46)
-LOCKED(47)
+LOCKED(47) LOCKED(48)
 static const afd_prim_fn locked[] = {
 	l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19,
 	l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37,
-	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47,
+	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48,
 };
 _Static_assert(sizeof(locked) / sizeof(*locked) == sizeof(words) / sizeof(*words),
 	       "one locked entry per word");

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "px.h"
+#include "ipvs/words.h"
 
 struct px_probe {
 	struct px_worker *w;
@@ -43,6 +44,7 @@ void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const 
 	fprintf(stderr, "afd: backend %s/%u.%u.%u.%u:%u is %s (%s)\n", cfg->pools[pool]->name,
 		b->ip >> 24, (b->ip >> 16) & 255, (b->ip >> 8) & 255, b->ip & 255, b->port,
 		up ? "UP" : "DOWN", why);
+	ipvs_health_changed(cfg->pools[pool]->name, b->ip, b->port, b->weight, up);	/* src/ipvs */
 }
 
 static void probe_done(struct px_probe *p, bool ok, const char *why)

@@ -197,7 +197,7 @@ static int fwmark_new(afd_vm *vm, void *ctx, uint16_t af)
 static int w_fwmark_new(afd_vm *vm, void *ctx) { return fwmark_new(vm, ctx, AF_INET); }
 static int w_fwmark_new6(afd_vm *vm, void *ctx) { return fwmark_new(vm, ctx, AF_INET6); }
 
-/* set-flags ( svc|dest method -- svc|dest ) the forwarding method (IP_VS_CONN_F_MASQ,
+/* set-flags ( svc-or-dest method -- svc-or-dest ) the forwarding method (IP_VS_CONN_F_MASQ,
  * _DROUTE, _TUNNEL, _LOCALNODE); on a service, the default of its destinations */
 static int w_set_flags(afd_vm *vm, void *ctx)
 {
@@ -709,7 +709,7 @@ static int w_sends(afd_vm *vm, void *ctx) { return afd_push(vm, S.h ? (afd_cell)
 /* ipvs-changes-sent ( -- n ) changes this process sent to the kernel (undos not counted) */
 static int w_changes_sent(afd_vm *vm, void *ctx) { return afd_push(vm, S.sent); }
 
-/* ipvs-change-error ( i -- -errno|0 ) change i (from 0) of the last commit */
+/* ipvs-change-error ( i -- err ) err: -errno or 0, for change i (from 0) of the last commit */
 static int w_change_error(afd_vm *vm, void *ctx)
 {
 	afd_cell i;
@@ -1002,7 +1002,7 @@ static const struct {
 	{ "ipvs-service-new6", "( c-addr u port -- svc )", w_service_new6 },
 	{ "ipvs-fwmark-service-new", "( mark -- svc )", w_fwmark_new },
 	{ "ipvs-fwmark-service-new6", "( mark -- svc )", w_fwmark_new6 },
-	{ "set-flags", "( svc|dest method -- svc|dest )", w_set_flags },
+	{ "set-flags", "( svc-or-dest method -- svc-or-dest )", w_set_flags },
 	{ "set-svc-flags", "( svc flags -- svc )", w_set_svc_flags },
 	{ "clear-svc-flags", "( svc flags -- svc )", w_clear_svc_flags },
 	{ "set-scheduler", "( svc c-addr u -- svc )", w_set_scheduler },
@@ -1029,7 +1029,7 @@ static const struct {
 	{ "ipvs-commit-each", "( -- nfailed )", w_commit_each },
 	{ "ipvs-abort", "( -- )", w_abort },
 	{ "ipvs-last-changes", "( -- n )", w_last_changes },
-	{ "ipvs-change-error", "( i -- -errno|0 )", w_change_error },
+	{ "ipvs-change-error", "( i -- err )", w_change_error },
 	{ "ipvs-changes-sent", "( -- n )", w_changes_sent },
 	{ "ipvs-sends", "( -- n )", w_sends },
 	{ "ipvs-reconcile", "( -- )", w_reconcile },

@@ -912,27 +912,48 @@ static int w_dest_count(afd_vm *vm, void *ctx)
 	return afd_push(vm, n);
 }
 
-/* ipvs-dest@ ( svc rip port -- weight method ) as the kernel has it; -1 -1 if absent */
-static int w_dest_fetch(afd_vm *vm, void *ctx)
+/* The weight and method of destination key in the kernel's service hd, pushed; -1 -1 if absent */
+static int push_dest(afd_vm *vm, afd_cell hd, const struct ipvs_dest *key)
 {
-	afd_cell hd, ip, port;
 	struct ipvs_svc svc;
-	struct ipvs_dest *d, key = { .af = AF_INET };
-	POP(port);
-	POP(ip);
-	POP(hd);
-	put_v4(key.addr, ip);
-	key.port = (uint16_t)port;
+	struct ipvs_dest *d;
 	int n = kernel_dests(vm, hd, &svc, &d);
 	if (n < 0)
 		return n;
 	afd_cell w = -1, m = -1;
 	for (int i = 0; i < n; i++)
-		if (ipvs_same_dest(&d[i], &key))
+		if (ipvs_same_dest(&d[i], key))
 			w = d[i].weight, m = d[i].fwd;
 	free(d);
 	int err = afd_push(vm, w);
 	return err ? err : afd_push(vm, m);
+}
+
+/* ipvs-dest@ ( svc rip port -- weight method ) as the kernel has it; -1 -1 if absent */
+static int w_dest_fetch(afd_vm *vm, void *ctx)
+{
+	afd_cell hd, ip, port;
+	struct ipvs_dest key = { .af = AF_INET };
+	POP(port);
+	POP(ip);
+	POP(hd);
+	put_v4(key.addr, ip);
+	key.port = (uint16_t)port;
+	return push_dest(vm, hd, &key);
+}
+
+/* ipvs-dest6@ ( svc c-addr u port -- weight method ) an IPv6 destination, as ipvs-dest@ */
+static int w_dest6_fetch(afd_vm *vm, void *ctx)
+{
+	afd_cell hd, port;
+	struct ipvs_dest key = { .af = AF_INET6 };
+	POP(port);
+	int err = pop_v6(vm, key.addr);
+	if (err)
+		return err;
+	POP(hd);
+	key.port = (uint16_t)port;
+	return push_dest(vm, hd, &key);
 }
 
 /* ipvs-set-timeouts ( tcp tcpfin udp -- ) connection timeouts in seconds; 0 keeps one */
@@ -1044,6 +1065,7 @@ static const struct {
 	{ "ipvs-svc-flags@", "( svc -- flags timeout )", w_flags_fetch },
 	{ "ipvs-dest-count", "( svc -- n )", w_dest_count },
 	{ "ipvs-dest@", "( svc rip port -- weight method )", w_dest_fetch },
+	{ "ipvs-dest6@", "( svc c-addr u port -- weight method )", w_dest6_fetch },
 	{ "ipvs-set-timeouts", "( tcp tcpfin udp -- )", w_set_timeouts },
 	{ "ipvs-timeouts", "( -- tcp tcpfin udp )", w_timeouts },
 	{ "add-svc", "( vip port c-addr u -- )", w_add_svc },
@@ -1100,11 +1122,11 @@ LOCKED(17) LOCKED(18) LOCKED(19) LOCKED(20) LOCKED(21) LOCKED(22) LOCKED(23) LOC
 LOCKED(25) LOCKED(26) LOCKED(27) LOCKED(28) LOCKED(29) LOCKED(30) LOCKED(31) LOCKED(32)
 LOCKED(33) LOCKED(34) LOCKED(35) LOCKED(36) LOCKED(37) LOCKED(38) LOCKED(39) LOCKED(40)
 LOCKED(41) LOCKED(42) LOCKED(43) LOCKED(44) LOCKED(45) LOCKED(46)
-LOCKED(47) LOCKED(48)
+LOCKED(47) LOCKED(48) LOCKED(49)
 static const afd_prim_fn locked[] = {
 	l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19,
 	l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37,
-	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48,
+	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48, l49,
 };
 _Static_assert(sizeof(locked) / sizeof(*locked) == sizeof(words) / sizeof(*words),
 	       "one locked entry per word");

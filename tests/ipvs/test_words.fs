@@ -35,6 +35,8 @@ T{ 10.0.0.7 3 ipvs-dest-new ipvs-add-dest  s @ 10.0.0.7 0 ipvs-dest@ -> 3 IP_VS_
 T{ 7 ipvs-fwmark-service-new6 dup ipvs-add-service ipvs-service? -> -1 }T
 T{ "2001:db8::1" 443 ipvs-service-new6 dup s ! ipvs-add-service -> }T
 T{ "2001:db8::10" 5 ipvs-dest-new6 ipvs-add-dest  s @ ipvs-dest-count -> 1 }T
+T{ s @ "2001:db8::10" 443 ipvs-dest6@ -> 5 IP_VS_CONN_F_MASQ }T
+T{ s @ "2001:db8::99" 443 ipvs-dest6@ -> -1 -1 }T
 T{ "2001:db8::11" 5 ipvs-dest-new6 443 set-dest-port ipvs-add-dest  s @ ipvs-dest-count -> 2 }T
 T{ "2001:db8::11" 5 ipvs-dest-new6 443 set-dest-port ipvs-del-dest  s @ ipvs-dest-count -> 1 }T
 T{ s @ 64 set-netmask 60 set-persistence dup ipvs-edit-service ipvs-svc-flags@ -> IP_VS_SVC_F_PERSISTENT 60 }T

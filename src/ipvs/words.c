@@ -622,6 +622,27 @@ static int dest_word(afd_vm *vm, void *ctx, int op)
 static int w_edit_dest(afd_vm *vm, void *ctx) { return dest_word(vm, ctx, IPVS_EDIT_DEST); }
 static int w_del_dest(afd_vm *vm, void *ctx) { return dest_word(vm, ctx, IPVS_DEL_DEST); }
 
+/* A weight-only edit of destination key (address set) of service hd. */
+static int set_weight(afd_vm *vm, void *ctx, afd_cell hd, struct ipvs_dest key, afd_cell port,
+		      afd_cell w)
+{
+	struct spec *s = spec_of(hd, false);
+	if (!s)
+		return -12;
+	int err = check_port(vm, port);
+	if (err)
+		return err;
+	if (w < 0 || w > 0x7fffffff)
+		return ipvs_fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
+	if (ctx)
+		return 0;
+	key.port = (uint16_t)port;
+	key.weight = (uint32_t)w;
+	struct qchange q = { .c = { .op = IPVS_EDIT_DEST, .svc = s->svc, .dest = key },
+			     .book = KEEP, .weight_only = true };
+	return ipvs_submit(vm, &q, 1);
+}
+
 /* ipvs-set-weight ( svc rip port weight -- ) a live weight change (the design document's
  * update_weights_live: many of them between ipvs-begin and ipvs-commit are one batch);
  * connections stay, weight 0 drains */
@@ -632,23 +653,26 @@ static int w_set_weight(afd_vm *vm, void *ctx)
 	POP(port);
 	POP(ip);
 	POP(hd);
-	struct spec *s = spec_of(hd, false);
-	if (!s)
-		return -12;
+	struct ipvs_dest key = { .af = AF_INET };
 	int err = check_ip(vm, ip);
-	if (err || (err = check_port(vm, port)))
+	if (err)
 		return err;
-	if (w < 0 || w > 0x7fffffff)
-		return ipvs_fail(vm, -24, "weight %lld out of 0..2^31-1", (long long)w);
-	if (ctx)
-		return 0;
-	struct qchange q = { .c = { .op = IPVS_EDIT_DEST, .svc = s->svc }, .book = KEEP,
-			     .weight_only = true };
-	q.c.dest.af = AF_INET;
-	put_v4(q.c.dest.addr, ip);
-	q.c.dest.port = (uint16_t)port;
-	q.c.dest.weight = (uint32_t)w;
-	return ipvs_submit(vm, &q, 1);
+	put_v4(key.addr, ip);
+	return set_weight(vm, ctx, hd, key, port, w);
+}
+
+/* ipvs-set-weight6 ( svc c-addr u port weight -- ) the same for an IPv6 destination */
+static int w_set_weight6(afd_vm *vm, void *ctx)
+{
+	afd_cell hd, port, w;
+	struct ipvs_dest key = { .af = AF_INET6 };
+	POP(w);
+	POP(port);
+	int err = pop_v6(vm, key.addr);
+	if (err)
+		return err;
+	POP(hd);
+	return set_weight(vm, ctx, hd, key, port, w);
 }
 
 /* ipvs-begin ( -- ) changes from now on wait for ipvs-commit */
@@ -1045,6 +1069,7 @@ static const struct {
 	{ "ipvs-edit-dest", "( dest -- )", w_edit_dest },
 	{ "ipvs-del-dest", "( dest -- )", w_del_dest },
 	{ "ipvs-set-weight", "( svc rip port weight -- )", w_set_weight },
+	{ "ipvs-set-weight6", "( svc c-addr u port weight -- )", w_set_weight6 },
 	{ "ipvs-begin", "( -- )", w_begin },
 	{ "ipvs-commit", "( -- )", w_commit },
 	{ "ipvs-commit-each", "( -- nfailed )", w_commit_each },
@@ -1122,11 +1147,11 @@ LOCKED(17) LOCKED(18) LOCKED(19) LOCKED(20) LOCKED(21) LOCKED(22) LOCKED(23) LOC
 LOCKED(25) LOCKED(26) LOCKED(27) LOCKED(28) LOCKED(29) LOCKED(30) LOCKED(31) LOCKED(32)
 LOCKED(33) LOCKED(34) LOCKED(35) LOCKED(36) LOCKED(37) LOCKED(38) LOCKED(39) LOCKED(40)
 LOCKED(41) LOCKED(42) LOCKED(43) LOCKED(44) LOCKED(45) LOCKED(46)
-LOCKED(47) LOCKED(48) LOCKED(49)
+LOCKED(47) LOCKED(48) LOCKED(49) LOCKED(50)
 static const afd_prim_fn locked[] = {
 	l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19,
 	l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37,
-	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48, l49,
+	l38, l39, l40, l41, l42, l43, l44, l45, l46, l47, l48, l49, l50,
 };
 _Static_assert(sizeof(locked) / sizeof(*locked) == sizeof(words) / sizeof(*words),
 	       "one locked entry per word");

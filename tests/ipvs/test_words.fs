@@ -37,6 +37,7 @@ T{ "2001:db8::1" 443 ipvs-service-new6 dup s ! ipvs-add-service -> }T
 T{ "2001:db8::10" 5 ipvs-dest-new6 ipvs-add-dest  s @ ipvs-dest-count -> 1 }T
 T{ s @ "2001:db8::10" 443 ipvs-dest6@ -> 5 IP_VS_CONN_F_MASQ }T
 T{ s @ "2001:db8::99" 443 ipvs-dest6@ -> -1 -1 }T
+T{ s @ "2001:db8::10" 443 77 ipvs-set-weight6  s @ "2001:db8::10" 443 ipvs-dest6@ -> 77 IP_VS_CONN_F_MASQ }T
 T{ "2001:db8::11" 5 ipvs-dest-new6 443 set-dest-port ipvs-add-dest  s @ ipvs-dest-count -> 2 }T
 T{ "2001:db8::11" 5 ipvs-dest-new6 443 set-dest-port ipvs-del-dest  s @ ipvs-dest-count -> 1 }T
 T{ s @ 64 set-netmask 60 set-persistence dup ipvs-edit-service ipvs-svc-flags@ -> IP_VS_SVC_F_PERSISTENT 60 }T

@@ -59,7 +59,7 @@ test:
 # IPVS in a qemu guest booting Debian's kernel (tests/ipvs/run.sh; part of `make test`)
 test-ipvs:
 	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory afd
+	@$(MAKE) --no-print-directory afd $(B)/tests/test_ipvs
 	@bash tests/ipvs/run.sh ./afd
 
 # The IPVS update benchmark, in the guest: AFD's batches against ipvsadm (doc/ipvs.md)

@@ -157,6 +157,12 @@ void ipvs_close(struct ipvs *h)
 
 uint64_t ipvs_sends(const struct ipvs *h) { return h->sends; }
 
+void ipvs_set_batch_limit(struct ipvs *h, int n)
+{
+	if (n > 0 && n < h->max_batch)
+		h->max_batch = n;
+}
+
 static size_t addr_len(uint16_t af) { return af == AF_INET6 ? 16 : 4; }
 
 /* The service nest: its key, and with full the settings NEW and SET require. */

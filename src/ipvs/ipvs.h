@@ -66,6 +66,8 @@ int ipvs_version(struct ipvs *h, uint32_t *version, uint32_t *conn_tab_size);
 /* Connection timeouts, seconds (ipvsadm --set); 0 leaves one as it is. */
 int ipvs_set_timeouts(struct ipvs *h, uint32_t tcp, uint32_t tcpfin, uint32_t udp);
 int ipvs_timeouts(struct ipvs *h, uint32_t *tcp, uint32_t *tcpfin, uint32_t *udp);
+/* At most n changes per sendmsg (never more than the receive buffer allows): tests, tuning. */
+void ipvs_set_batch_limit(struct ipvs *h, int n);
 /* Sendmsg calls made so far (the benchmark shows how batches were cut). */
 uint64_t ipvs_sends(const struct ipvs *h);
 

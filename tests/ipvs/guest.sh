@@ -10,6 +10,14 @@ if [ "$MODE" = bench ]; then	# the default scheduler (wlc), and wrr, whose updat
 	exit
 fi
 passed=0 failed=0
+# count NAME OUTPUT: a test program's output, its closing "N passed, N failed" added up
+count() {
+	s=$(printf '%s\n' "$2" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -n 1)
+	printf '%s\n' "$2" | grep -v 'passed, .* failed$' | sed 's/^/   /'
+	if [ -z "$s" ]; then echo "FAIL: $1: no result"; failed=$((failed + 1)); return; fi
+	echo "$1: ${s% *} passed, ${s#* } failed"
+	passed=$((passed + ${s% *})) failed=$((failed + ${s#* }))
+}
 TESTER=$DIR/tester.fs
 [ -f "$TESTER" ] || TESTER=$DIR/../forth/tester.fs
 for f in "$DIR"/test_*.fs; do
@@ -30,12 +38,8 @@ for f in "$DIR"/test_*.fs; do
 	passed=$((passed + p)) failed=$((failed + n))
 done
 for f in "$DIR"/test_*.sh; do
-	[ -f "$f" ] || continue
-	out=$(sh "$f" "$AFD" 2>&1)
-	s=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -n 1)
-	printf '%s\n' "$out" | grep -v 'passed, .* failed$' | sed 's/^/   /'
-	if [ -z "$s" ]; then echo "FAIL: $(basename "$f"): no result"; failed=$((failed + 1)); continue; fi
-	echo "$(basename "$f"): ${s% *} passed, ${s#* } failed"
-	passed=$((passed + ${s% *})) failed=$((failed + ${s#* }))
+	[ -f "$f" ] && count "$(basename "$f")" "$(sh "$f" "$AFD" 2>&1)"
 done
+T=$(command -v test_ipvs)	# the client's C tests (in the guest: /bin/test_ipvs)
+[ -n "$T" ] && count "C: test_ipvs" "$(IPVS_DIRECT=1 "$T" 2>&1)"
 echo "$passed passed, $failed failed"

@@ -106,6 +106,8 @@ initramfs() {
 	done
 	copy_bin "$AFD" "$root" || return 1
 	[ "$(basename "$AFD")" = afd ] || mv "$root/bin/$(basename "$AFD")" "$root/bin/afd"
+	local t=${TESTS:-build/tests}/test_ipvs	# the client's C tests, when built
+	[ -x "$t" ] && { copy_bin "$t" "$root" || return 1; }
 	LD_LIBRARY_PATH=$W/ia/usr/lib/x86_64-linux-gnu:$W/ia/lib/x86_64-linux-gnu copy_bin "$W/ia/sbin/ipvsadm" "$root"
 	cp tests/ipvs/*.fs tests/ipvs/*.sh tests/forth/tester.fs examples/ipvs.forth "$root/t/"
 	cat > "$root/init" <<-'EOF'

@@ -5,15 +5,15 @@ CFLAGS  ?= -O2 -g
 # project flags apart from CFLAGS, so `make CFLAGS=...` (asan, fuzz) keeps them
 XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wno-missing-field-initializers -Iinclude -Isrc $(CFLAGS)
-LDLIBS  += -ledit -lmaxminddb -lm
+LDLIBS  += -ledit -lmaxminddb -lm -lmnl
 B       ?= build
 
-ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/jit/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c))
+ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/jit/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c src/ipvs/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/demo.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
 
-.PHONY: all deps test asan fuzz bench bench-proxy run doc clean
+.PHONY: all deps test test-ipvs bench-ipvs asan fuzz bench bench-proxy run doc clean
 all: afd
 
 deps:
@@ -49,12 +49,24 @@ C_TESTS := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 
 $(B)/tests/%: tests/c/%.c $(B)/libafd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -o $@ $^ -lmaxminddb -lpthread -lm
+	$(CC) $(XCFLAGS) -o $@ $^ -lmaxminddb -lpthread -lm -lmnl
 
 test:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory afd $(C_TESTS)
 	@bash tests/run.sh
+
+# IPVS in a qemu guest booting Debian's kernel (tests/ipvs/run.sh; part of `make test`)
+test-ipvs:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory afd $(B)/tests/test_ipvs
+	@bash tests/ipvs/run.sh ./afd
+
+# The IPVS update benchmark, in the guest: AFD's batches against ipvsadm (doc/ipvs.md)
+bench-ipvs:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory afd
+	@bash tests/ipvs/run.sh ./afd bench
 
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:

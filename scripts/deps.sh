@@ -4,8 +4,9 @@
 set -eu
 what=${1:-all}
 
-build_pkgs="gcc make libc6-dev libedit-dev libmaxminddb-dev"
-test_pkgs="tmux curl python3 wrk socat"	# REPL test: a terminal; proxy tests: clients, backends
+build_pkgs="gcc make libc6-dev libedit-dev libmaxminddb-dev libmnl-dev"
+test_pkgs="tmux curl python3 wrk socat qemu-system-x86"	# REPL test: a terminal; proxy tests:
+# clients, backends; IPVS tests: qemu (the guest's kernel and busybox are only unpacked)
 san_pkgs="clang libclang-rt-14-dev"	# make asan, make fuzz
 bench_pkgs="gforth hyperfine time"
 

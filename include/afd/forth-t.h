@@ -58,6 +58,7 @@ enum {
 	AFD_THROW_STRING = -263,	/* unterminated "string" literal */
 	AFD_THROW_NOT_FOUND = -264,	/* a named thing (pool, backend) does not exist */
 	AFD_THROW_NOT_HERE = -265,	/* a word used where it cannot run (admin-only...) */
+	AFD_THROW_IPVS = -266,		/* the kernel refused an IPVS change (its reason told) */
 	AFD_THROW_QUIT = -56,		/* QUIT (standard code): clear stacks, back to the terminal */
 };
 

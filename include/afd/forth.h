@@ -61,6 +61,9 @@ const struct afd_error *afd_last_error(const afd_vm *vm);
 /* For C primitives about to return a THROW code: what the error is about (a file's line),
  * appended to the code's message ("...: detail"). */
 void afd_set_error_detail(afd_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For C primitives: what the error they are about to return is about; the message reads
+ * "<THROW message>: detail". */
+void afd_error_detail(afd_vm *vm, const char *detail);
 /* "file:line:col: error: WORD: message" into buf; returns the length it needed. */
 int afd_format_error(const afd_vm *vm, char *buf, size_t cap);
 /* Text of a THROW code from the standard table (or the system codes above). */

@@ -329,6 +329,7 @@ static const char *system_messages[] = {
 	"step budget exhausted", "bye", "invalid IPv4 literal", "invalid CIDR literal",
 	"not an execution token", "nesting too deep", "cannot read file",
 	"unterminated string literal", "no such item", "not allowed here",
+	"the kernel refused the change",
 };
 
 const char *afd_throw_message(int code)
@@ -379,6 +380,11 @@ void fth_set_error(afd_vm *vm, int code)
 const struct afd_error *afd_last_error(const afd_vm *vm)
 {
 	return &vm->err;
+}
+
+void afd_error_detail(afd_vm *vm, const char *detail)
+{
+	afd_set_error_detail(vm, "%s", detail);
 }
 
 int afd_format_error(const afd_vm *vm, char *buf, size_t cap)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "px.h"
+#include "ipvs/words.h"
 
 #define MS 1000000ull
 
@@ -646,6 +647,7 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx)
 			return -ENOMEM;
 	int err = px_register_request_words(vm, ctx);
 	err = err ? err : px_log_register_words(vm, ctx);	/* access-log... (log.c) */
+	err = err ? err : ipvs_register_words(vm, ctx->w != NULL);	/* src/ipvs: IPVS words */
 	err = err ? err : px_register_admin_words(vm, ctx);
 	return err ? err : px_register_policy_words(vm, ctx);
 }

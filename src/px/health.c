@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "px.h"
+#include "ipvs/words.h"
 
 struct px_probe {
 	struct px_worker *w;
@@ -44,6 +45,7 @@ void px_health_set(struct px_config *cfg, int pool, int backend, bool up, const 
 	px_log_event(up ? PX_LOG_INFO : PX_LOG_WARN, "backend %s/%u.%u.%u.%u:%u is %s (%s)",
 		     cfg->pools[pool]->name, b->ip >> 24, (b->ip >> 16) & 255, (b->ip >> 8) & 255,
 		     b->ip & 255, b->port, up ? "UP" : "DOWN", why);
+	ipvs_health_changed(cfg->pools[pool]->name, b->ip, b->port, b->weight, up);	/* src/ipvs */
 }
 
 static void probe_done(struct px_probe *p, bool ok, const char *why)

@@ -518,17 +518,25 @@ static int a_update_weights(afd_vm *vm, void *ctx)
 	return err;
 }
 
+/* Pop a backend handle: 0 and its pool and index, 1 in a replay (nothing to do), or a
+ * THROW code. */
+static int pop_backend(afd_vm *vm, struct px_vmctx *x, bool replay_skips, int *p, int *b)
+{
+	afd_cell h;
+	POP(h);
+	if (replay_skips && replaying(x))
+		return 1;
+	*b = backend_of(x, h, p);
+	return *b < 0 ? -12 : 0;
+}
+
 /* remove-backend ( backend -- ) its connections finish; it gets no new ones */
 static int a_remove_backend(afd_vm *vm, void *ctx)
 {
 	struct px_vmctx *x = vmctx(ctx);
-	afd_cell h;
-	POP(h);
-	if (replaying(x))
-		return 0;
-	int p, b = backend_of(x, h, &p);
-	if (b < 0)
-		return -12;
+	int p, b, err = pop_backend(vm, x, true, &p, &b);
+	if (err)
+		return err > 0 ? 0 : err;
 	return lb_pool_remove(x->cfg->pools[p], (uint32_t)b) < 0 ? -12 : 0;
 }
 
@@ -536,13 +544,9 @@ static int a_remove_backend(afd_vm *vm, void *ctx)
 static int a_drain(afd_vm *vm, void *ctx)
 {
 	struct px_vmctx *x = vmctx(ctx);
-	afd_cell h;
-	POP(h);
-	if (replaying(x))
-		return 0;
-	int p, b = backend_of(x, h, &p);
-	if (b < 0)
-		return -12;
+	int p, b, err = pop_backend(vm, x, true, &p, &b);
+	if (err)
+		return err > 0 ? 0 : err;
 	x->cfg->pools[p]->backends[b].want_enabled = 0;
 	return 0;
 }
@@ -551,11 +555,9 @@ static int a_drain(afd_vm *vm, void *ctx)
 static int a_active(afd_vm *vm, void *ctx)
 {
 	struct px_vmctx *x = vmctx(ctx);
-	afd_cell h;
-	POP(h);
-	int p, b = backend_of(x, h, &p);
-	if (b < 0)
-		return -12;
+	int p, b, err = pop_backend(vm, x, false, &p, &b);
+	if (err)
+		return err;
 	int64_t n = __atomic_load_n(&x->cfg->pools[p]->backends[b].st->active, __ATOMIC_RELAXED);
 	return afd_push(vm, n < 0 ? 0 : n);
 }

@@ -8,7 +8,7 @@ XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 LDLIBS  += -ledit -lm
 B       ?= build
 
-ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c))
+ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c src/bpf/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/demo.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)

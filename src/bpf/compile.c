@@ -83,6 +83,10 @@ int cc_fail(struct cc *c, const char *fmt, ...)
 	if (n > 0 && (size_t)n < sizeof(p->err))
 		vsnprintf(p->err + n, sizeof(p->err) - (size_t)n, fmt, ap);
 	va_end(ap);
+	size_t len = strlen(p->err);
+	if (c->inl > 1)		/* inlined: say which packet word pulled it in */
+		snprintf(p->err + len, sizeof(p->err) - len, " (in %s, inlined)",
+			 word_name(c->vm, c->callers[0]));
 	return c->err = -EINVAL;
 }
 

@@ -45,6 +45,7 @@ suite "metrics" flock "$LOCK" bash tests/px/metrics.sh "$AFD"
 suite "control plane" flock "$LOCK" bash tests/px/control.sh "$AFD"
 suite "logs" flock "$LOCK" bash tests/px/log.sh "$AFD"
 suite "L4 relays" flock "$LOCK" bash tests/px/l4.sh "$AFD"
+suite "eBPF (XDP in namespaces)" flock "$LOCK" bash tests/bpf/run.sh "$AFD"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -54,24 +54,29 @@ for _ in $(seq 50); do grep -q ready "$tmp/server" && break; sleep 0.1; done
 peer() { ip netns exec "$B" timeout 10 python3 tests/bpf/peer.py 10.201.0.1 | tr '\n' ' '; }
 check "without XDP: TCP, UDP and ICMP get through" "$(peer)" "tcp ok udp ok icmp ok "
 
-# afd attaches, says how, then waits on its standard input (a fifo) until the writer ends.
+# afd attaches pass-all, says how, waits for a line on its standard input (a fifo), replaces
+# the program with drop-tcp-syn by a BPF link update (no moment without a program), waits
+# again, and detaches as it leaves.
 mkfifo "$tmp/hold"
-ip netns exec "$A" "$AFD" examples/drop-tcp-syn.forth -e ": go ['] drop-tcp-syn xdp-load s\" $VA\" xdp-attach
-  if .\" native\" else .\" generic\" then .\"  attached\" cr ['] key catch 0= if drop then bpf-close .\" detached\" cr ; go bye" \
-	<"$tmp/hold" >"$tmp/afd" 2>&1 &
+ip netns exec "$A" "$AFD" examples/drop-tcp-syn.forth -e ": wait ['] key catch 0= if drop then ;
+  : go ['] pass-all xdp-load s\" $VA\" xdp-attach
+  if .\" native\" else .\" generic\" then .\"  attached\" cr wait
+  dup ['] drop-tcp-syn xdp-load xdp-update .\" updated\" cr wait bpf-close .\" detached\" cr ;
+  go bye" <"$tmp/hold" >"$tmp/afd" 2>&1 &
 afdpid=$!
 pids+=($afdpid)
-sleep 60 >"$tmp/hold" &
-holdpid=$!
-pids+=($holdpid)
-for _ in $(seq 50); do grep -q attached "$tmp/afd" && break; sleep 0.1; done
-if grep -q attached "$tmp/afd"; then
-	ok "drop-tcp-syn attached by XDP: $(head -n 1 "$tmp/afd")"
+exec 9>"$tmp/hold"
+await() { for _ in $(seq 50); do grep -q "$1" "$tmp/afd" && return 0; sleep 0.1; done; return 1; }
+if await attached; then
+	ok "pass-all attached by XDP: $(head -n 1 "$tmp/afd")"
 else
 	bad "XDP attach: $(cat "$tmp/afd")"
 fi
+check "with pass-all: TCP, UDP and ICMP get through" "$(peer)" "tcp ok udp ok icmp ok "
+echo >&9
+await updated && ok "the link updated to drop-tcp-syn" || bad "link update: $(cat "$tmp/afd")"
 check "with drop-tcp-syn: the TCP connect is dropped, UDP and ICMP pass" "$(peer)" "tcp fail udp ok icmp ok "
-kill "$holdpid"
+exec 9>&-
 wait "$afdpid"
 grep -q detached "$tmp/afd" && ok "afd detached on its way out" || bad "detach: $(cat "$tmp/afd")"
 check "after detaching: TCP gets through again" "$(peer)" "tcp ok udp ok icmp ok "

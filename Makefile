@@ -13,7 +13,7 @@ ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/dem
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
 
-.PHONY: all deps test asan fuzz bench bench-proxy run doc clean
+.PHONY: all deps test asan fuzz bench bench-proxy bench-bpf run doc clean
 all: afd
 
 deps:
@@ -90,3 +90,12 @@ run:
 
 clean:
 	rm -rf build build-asan build-fuzz afd
+
+# The Forth-compiled drop-tcp-syn beside the same logic in C by clang -O2 -target bpf:
+# instructions, ns per packet (BPF_PROG_TEST_RUN), compile time (doc/bpf.md). Needs root.
+bench-bpf: $(B)/libafd.a
+	@mkdir -p $(B)/bench
+	clang -O2 -g0 -target bpf -I/usr/include/x86_64-linux-gnu -c bench/bpf/drop_tcp_syn.c -o $(B)/bench/drop_tcp_syn.o
+	llvm-objcopy -O binary --only-section=xdp $(B)/bench/drop_tcp_syn.o $(B)/bench/drop_tcp_syn.bin
+	$(CC) $(XCFLAGS) -o $(B)/bench/bpf_bench bench/bpf/bench.c $(B)/libafd.a -lm
+	$(B)/bench/bpf_bench $(B)/bench/drop_tcp_syn.bin

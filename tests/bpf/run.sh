@@ -31,6 +31,15 @@ rm -f /tmp/afd-bpf-$$.fs
 	ok "--emit-bpf refuses an unbounded loop, naming file:line:col and the word" ||
 	bad "--emit-bpf on an unbounded loop: rc $rc: $out"
 
+# The verifier refuses a word (a million loop iterations, too complex): the message names the
+# Forth op behind the instruction it stopped at, then gives the verifier's own words.
+printf ': big 1024 0 do 1024 0 do packet-parse loop loop XDP_PASS ;\n' >/tmp/afd-bpf-$$.fs
+out=$("$AFD" --emit-bpf big /tmp/afd-bpf-$$.fs 2>&1 >/dev/null); rc=$?
+rm -f /tmp/afd-bpf-$$.fs
+[ $rc -ne 0 ] && [[ $out == *"afd-bpf-$$.fs:1:27: big: the verifier rejects instruction"*"too complex"* ]] &&
+	ok "a verifier rejection is reported against the Forth op (packet-parse at 1:27)" ||
+	bad "verifier rejection mapping: rc $rc: $out"
+
 A=afdbpfa$$ B=afdbpfb$$ VA=afxa$$ VB=afxb$$
 pids=()
 tmp=$(mktemp -d)

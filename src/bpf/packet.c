@@ -113,6 +113,22 @@ static int r_flags(afd_vm *vm, struct pkt *k, afd_cell arg)
 	return afd_push(vm, k->proto == 6 ? load(vm, k, k->l4 + 13, 1) : 0);
 }
 
+/* packet-hash: the 5-tuple mixed in 32 bits; IPv6 addresses by their last 32 bits. */
+#define GOLD 0x9E3779B1u
+static uint32_t mix(uint32_t s, uint32_t d, uint32_t ports, uint32_t proto)
+{
+	return ((s * GOLD ^ d) * GOLD ^ ports) * GOLD ^ proto;
+}
+
+static int r_hash(afd_vm *vm, struct pkt *k, afd_cell arg)
+{
+	int a = k->fam == 4 ? 12 : 20, len = k->fam == 4 ? 4 : 16;
+	uint32_t s = k->fam ? load(vm, k, k->l3 + a, 4) : 0;
+	uint32_t d = k->fam ? load(vm, k, k->l3 + a + len, 4) : 0;
+	uint32_t ports = k->proto == 6 || k->proto == 17 ? load(vm, k, k->l4, 4) : 0;
+	return afd_push(vm, k->fam ? mix(s, d, ports, (uint32_t)k->proto) : 0);
+}
+
 static int r_const(afd_vm *vm, struct pkt *k, afd_cell arg)
 {
 	return afd_push(vm, arg);
@@ -283,6 +299,38 @@ static int e_flags(struct cc *c, void *arg)
 	return field(c, SLOT_PROTO, 6, 6, SLOT_L4, 13, 1, 20);
 }
 
+static int e_hash(struct cc *c, void *arg)
+{
+	field(c, SLOT_FAM, 4, 4, SLOT_L3, 12, 4, 20);	/* source */
+	field(c, SLOT_FAM, 6, 6, SLOT_L3, 20, 4, 40);
+	cc_pop(c, R2);
+	cc_pop(c, R1);
+	cc_emit(c, ALU_X(BPF_OR, R1, R2));
+	cc_push(c, R1);
+	field(c, SLOT_FAM, 4, 4, SLOT_L3, 16, 4, 20);	/* destination */
+	field(c, SLOT_FAM, 6, 6, SLOT_L3, 36, 4, 40);
+	cc_pop(c, R2);
+	cc_pop(c, R1);
+	cc_emit(c, ALU_X(BPF_OR, R1, R2));
+	cc_push(c, R1);
+	field(c, SLOT_PROTO, 6, 17, SLOT_L4, 0, 4, 8);	/* both ports */
+	cc_pop(c, R3);
+	cc_pop(c, R2);
+	cc_pop(c, R1);
+	cc_emit(c, ALU_K(BPF_MUL, R1, (int32_t)GOLD));
+	cc_emit(c, ALU_X(BPF_XOR, R1, R2));
+	cc_emit(c, ALU_K(BPF_MUL, R1, (int32_t)GOLD));
+	cc_emit(c, ALU_X(BPF_XOR, R1, R3));
+	cc_emit(c, ALU_K(BPF_MUL, R1, (int32_t)GOLD));
+	cc_emit(c, LDX(BPF_DW, R2, R10, SLOT_PROTO));
+	cc_emit(c, ALU_X(BPF_XOR, R1, R2));
+	cc_emit(c, BI(BPF_ALU | BPF_MOV | BPF_X, R1, R1, 0, 0));	/* 32 bits, zero-extended */
+	cc_emit(c, LDX(BPF_DW, R2, R10, SLOT_FAM));
+	cc_emit(c, JMP_K(BPF_JNE, R2, 0, 1));
+	cc_emit(c, MOV_K(R1, 0));
+	return cc_push(c, R1);
+}
+
 static int e_const(struct cc *c, void *arg)
 {
 	return cc_push_const(c, ((struct call *)arg)->pw->arg);
@@ -307,6 +355,7 @@ static const struct pword pwords[] = {
 	{ "src-port", "( -- u ) TCP/UDP source port, 0 if none", r_port, e_port, 0 },
 	{ "dst-port", "( -- u ) TCP/UDP destination port, 0 if none", r_port, e_port, 2 },
 	{ "tcp-flags", "( -- u ) the TCP flags byte, 0 if no TCP", r_flags, e_flags, 0 },
+	{ "packet-hash", "( -- u ) the 5-tuple hashed to 32 bits, 0 without IP", r_hash, e_hash, 0 },
 	{ "&", "( x1 x2 -- x3 ) and", r_and, e_and, 0 },
 	{ "FIN", "( -- 1 )", r_const, e_const, 1 },
 	{ "SYN", "( -- 2 )", r_const, e_const, 2 },

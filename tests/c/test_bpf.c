@@ -15,6 +15,7 @@ static const char drop_src[] =
 	": sum4 ( -- n ) 0 4 0 do i + loop ;\n"
 	": ports packet-parse port-of 53 = sum4 6 = and if XDP_DROP exit then src-ip 10.201.0.2 = "
 	"if XDP_TX exit then XDP_PASS ;\n"
+	": hashed packet-parse packet-hash dup 16 rshift xor dup 8 rshift xor 3 and ;\n"
 	"create pbuf 2048 allot\n";
 
 struct env {
@@ -158,6 +159,7 @@ static void differential(const char *word, int check_want)
 
 static void test_drop_tcp_syn(void) { differential("drop-tcp-syn", 1); }
 static void test_ports_loop_inline(void) { differential("ports", 0); }
+static void test_packet_hash(void) { differential("hashed", 0); }
 
 /* A compile error names file:line:col, the word and the reason. */
 static void compile_fails(const char *src, const char *word, const char *want)
@@ -200,6 +202,7 @@ int main(int argc, char **argv)
 	static const struct test tests[] = {
 		T(test_drop_tcp_syn, 30),
 		T(test_ports_loop_inline, 30),
+		T(test_packet_hash, 30),
 		T(test_errors, 10),
 	};
 	return run_tests(tests, sizeof(tests) / sizeof(*tests), argc > 1 ? argv[1] : NULL) != 0;

@@ -94,6 +94,7 @@ clean:
 # The Forth-compiled drop-tcp-syn beside the same logic in C by clang -O2 -target bpf:
 # instructions, ns per packet (BPF_PROG_TEST_RUN), compile time (doc/bpf.md). Needs root.
 bench-bpf: $(B)/libafd.a
+	@bash scripts/deps.sh bpf
 	@mkdir -p $(B)/bench
 	clang -O2 -g0 -target bpf -I/usr/include/x86_64-linux-gnu -c bench/bpf/drop_tcp_syn.c -o $(B)/bench/drop_tcp_syn.o
 	llvm-objcopy -O binary --only-section=xdp $(B)/bench/drop_tcp_syn.o $(B)/bench/drop_tcp_syn.bin

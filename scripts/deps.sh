@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|san|bench|all]: install the Debian packages AFD needs that are missing.
+# deps.sh [build|test|san|bench|bpf|all]: install the Debian packages AFD needs that are missing.
 # Run as root on Debian 12. Installs nothing that is already there; quiet when all is present.
 set -eu
 what=${1:-all}
 
 build_pkgs="gcc make libc6-dev libedit-dev"
-test_pkgs="tmux curl python3 wrk socat"	# REPL test: a terminal; proxy tests: clients, backends
+test_pkgs="tmux curl python3 wrk socat iproute2"	# REPL test: a terminal; proxy tests: clients, backends; eBPF test: namespaces
 san_pkgs="clang libclang-rt-14-dev"	# make asan, make fuzz
 bench_pkgs="gforth hyperfine time"
+bpf_pkgs="clang llvm"	# make bench-bpf: the C reference (clang -target bpf, llvm-objcopy)
 
 case $what in
 build) pkgs=$build_pkgs ;;
 test)  pkgs="$build_pkgs $test_pkgs" ;;
 san)   pkgs="$build_pkgs $test_pkgs $san_pkgs" ;;
 bench) pkgs="$build_pkgs $bench_pkgs" ;;
-all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs" ;;
-*) echo "usage: deps.sh [build|test|san|bench|all]" >&2; exit 2 ;;
+bpf)   pkgs="$build_pkgs $bpf_pkgs" ;;
+all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs $bpf_pkgs" ;;
+*) echo "usage: deps.sh [build|test|san|bench|bpf|all]" >&2; exit 2 ;;
 esac
 
 # promtool (the metrics test) comes from Debian's prometheus package, unpacked into build/tools

@@ -99,6 +99,8 @@ int cc_peek(struct cc *c, int reg, int from_top)
 
 int cc_push(struct cc *c, int reg)
 {
+	if (c->err)
+		return c->err;	/* the depth may be off after an underflow */
 	if (c->depth >= MAX_DEPTH)
 		return cc_fail(c, "stack deeper than the BPF frame allows (%d items)", MAX_DEPTH);
 	c->known[c->depth] = false;
@@ -108,13 +110,16 @@ int cc_push(struct cc *c, int reg)
 int cc_pop(struct cc *c, int reg)
 {
 	int err = cc_peek(c, reg, 0);
-	c->depth--;
+	if (!err)
+		c->depth--;
 	return err;
 }
 
 int cc_push_const(struct cc *c, afd_cell v)
 {
 	int err;
+	if (c->err)
+		return c->err;
 	if (v == (int32_t)v) {
 		if (c->depth >= MAX_DEPTH)
 			return cc_fail(c, "stack deeper than the BPF frame allows (%d items)", MAX_DEPTH);
@@ -140,6 +145,8 @@ static int binop(struct cc *c, int op)
 	cc_peek(c, R1, 1);
 	cc_peek(c, R2, 0);
 	cc_emit(c, ALU_X(op, R1, R2));
+	if (c->err)
+		return c->err;
 	c->depth -= 2;
 	return cc_push(c, R1);
 }
@@ -154,6 +161,8 @@ static int compare(struct cc *c, int jop, bool with_zero)
 	} else {
 		cc_peek(c, R1, 1);
 		cc_peek(c, R2, 0);
+		if (c->err)
+			return c->err;
 		c->depth -= 2;
 		cc_emit(c, MOV_K(R0, -1));
 		cc_emit(c, JMP_X(jop, R1, R2, 1));

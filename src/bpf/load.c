@@ -57,7 +57,8 @@ int bpfc_load(afd_vm *vm, struct bpfc_prog *p, enum bpf_prog_type type)
 	a.log_buf = (uintptr_t)p->log;
 	a.log_size = (uint32_t)cap;
 	a.log_level = 1;
-	strncpy(a.prog_name, vm->words[p->xt].name, sizeof(a.prog_name) - 1);
+	const char *name = vm->words[p->xt].name;
+	strncpy(a.prog_name, name && *name ? name : "noname", sizeof(a.prog_name) - 1);
 	for (char *c = a.prog_name; *c; c++)	/* the kernel takes [A-Za-z0-9_.] */
 		if (!(*c == '_' || *c == '.' || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z')))
 			*c = '_';
@@ -78,7 +79,7 @@ int bpfc_load(afd_vm *vm, struct bpfc_prog *p, enum bpf_prog_type type)
 			 s->file < vm->nfiles ? vm->files[s->file] : "?", s->line, s->col, w, n, tail);
 	} else {
 		snprintf(p->err, sizeof(p->err), "%s: the kernel refuses the program (%s): %s",
-			 vm->words[p->xt].name, strerror(-err), tail);
+			 name ? name : "noname", strerror(-err), tail);
 	}
 	return err;
 }

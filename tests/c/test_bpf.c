@@ -188,6 +188,9 @@ static void test_errors(void)
 	compile_fails(": n 3 0 do packet-parse loop XDP_PASS ; : m tcp? 0 do loop XDP_PASS ;", "m",
 		      "constants");
 	compile_fails(": r recurse ;", "r", "recursion");
+	compile_fails(": u + XDP_PASS ;", "u", "bad.fs:1:5: u: stack underflow");
+	compile_fails(": deep 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+		      "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 ;", "deep", "deeper than");
 }
 
 int main(int argc, char **argv)

@@ -8,12 +8,12 @@ XCFLAGS := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 LDLIBS  += -ledit -lmaxminddb -lm -lmnl
 B       ?= build
 
-ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/jit/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c src/ipvs/*.c))
+ENGINE_SRC := $(sort $(wildcard src/forth/*.c src/jit/*.c src/ev/*.c src/lb/*.c src/px/*.c src/dp/*.c src/ipvs/*.c src/bpf/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:src/%.c=$(B)/%.o) $(B)/forth/prelude.o $(B)/forth/demo.o
 FORTH_SRC  := forth/core.fs forth/afd.fs
 HEADERS    := $(wildcard include/afd/*.h src/*/*.h src/forth/*.def)
 
-.PHONY: all deps test test-ipvs bench-ipvs asan fuzz bench bench-proxy run doc clean
+.PHONY: all deps test test-ipvs bench-ipvs asan fuzz bench bench-proxy bench-bpf run doc clean
 all: afd
 
 deps:
@@ -107,3 +107,13 @@ run:
 
 clean:
 	rm -rf build build-asan build-fuzz afd
+
+# The Forth-compiled drop-tcp-syn beside the same logic in C by clang -O2 -target bpf:
+# instructions, ns per packet (BPF_PROG_TEST_RUN), compile time (doc/bpf.md). Needs root.
+bench-bpf: $(B)/libafd.a
+	@bash scripts/deps.sh bpf
+	@mkdir -p $(B)/bench
+	clang -O2 -g0 -target bpf -I/usr/include/x86_64-linux-gnu -c bench/bpf/drop_tcp_syn.c -o $(B)/bench/drop_tcp_syn.o
+	llvm-objcopy -O binary --only-section=xdp $(B)/bench/drop_tcp_syn.o $(B)/bench/drop_tcp_syn.bin
+	$(CC) $(XCFLAGS) -o $(B)/bench/bpf_bench bench/bpf/bench.c $(B)/libafd.a -lm
+	$(B)/bench/bpf_bench $(B)/bench/drop_tcp_syn.bin

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|san|bench|jit|all]: install the Debian packages AFD needs that are missing.
+# deps.sh [build|test|san|bench|jit|bpf|all]: install the Debian packages AFD needs that are missing.
 # Run as root on Debian 12. Installs nothing that is already there; quiet when all is present.
 set -eu
 what=${1:-all}
 
 build_pkgs="gcc make libc6-dev libedit-dev libmaxminddb-dev libmnl-dev"
-test_pkgs="tmux curl python3 wrk socat qemu-system-x86"	# REPL test: a terminal; proxy tests:
-# clients, backends; IPVS tests: qemu (the guest's kernel and busybox are only unpacked)
+test_pkgs="tmux curl python3 wrk socat qemu-system-x86 iproute2"	# REPL test: a terminal;
+# proxy tests: clients, backends; IPVS tests: qemu (the guest's kernel and busybox are only
+# unpacked); eBPF test: namespaces
 san_pkgs="clang libclang-rt-14-dev"	# make asan, make fuzz
 bench_pkgs="gforth hyperfine time"
+bpf_pkgs="clang llvm"	# make bench-bpf: the C reference (clang -target bpf, llvm-objcopy)
 
 case $what in
 build) pkgs=$build_pkgs ;;
@@ -16,8 +18,9 @@ test)  pkgs="$build_pkgs $test_pkgs" ;;
 san)   pkgs="$build_pkgs $test_pkgs $san_pkgs" ;;
 bench) pkgs="$build_pkgs $bench_pkgs" ;;
 jit)   pkgs="$build_pkgs binutils" ;;
-all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs binutils" ;;
-*) echo "usage: deps.sh [build|test|san|bench|jit|all]" >&2; exit 2 ;;
+bpf)   pkgs="$build_pkgs $bpf_pkgs" ;;
+all)   pkgs="$build_pkgs $test_pkgs $san_pkgs $bench_pkgs $bpf_pkgs binutils" ;;
+*) echo "usage: deps.sh [build|test|san|bench|jit|bpf|all]" >&2; exit 2 ;;
 esac
 
 # qbe (the JIT's back end, doc/jit.md) is not in Debian 12: Debian 13's package, fetched with a

@@ -11,6 +11,7 @@
 #include "px/log.h"
 #include "px/px.h"
 #include "jit/jit.h"
+#include "bpf/bpfc.h"
 
 extern const struct { const char *name; const char *text; } afd_demo[];
 
@@ -24,6 +25,8 @@ static const char usage[] =
 	"      --demo            run the demo: a load balancer on :8080 over two demo backends\n"
 	"      --check FILE      load a configuration without serving it: exit 0 if it is good\n"
 	"      --emit-qbe FILE   include FILE, print the QBE IL of its compilable words (doc/jit.md)\n"
+	"      --emit-bpf WORD FILE...  load the files, compile the packet word WORD to eBPF,\n"
+	"                        load it through the verifier (not attached) and print it\n"
 	"      --max-steps N     step budget for each evaluation (0: none)\n"
 	"      --data-size BYTES size of the data space (default 1048576)\n"
 	"      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
@@ -86,6 +89,48 @@ static void report(afd_vm *vm)
 	char msg[600];
 	afd_format_error(vm, msg, sizeof(msg));
 	fprintf(stderr, "%s\n", msg);
+}
+
+/* afd --emit-bpf WORD FILE...: the listing on stdout, 0 when the verifier accepts it. */
+static int emit_bpf(const struct afd_opts *o, const char *word, int nfiles, char **files)
+{
+	afd_vm *vm = afd_new(o);
+	struct bpfc_ctx *ctx = vm ? bpfc_attach(vm) : NULL;
+	if (!ctx) {
+		fprintf(stderr, "afd: cannot create the Forth VM: %s\n", strerror(errno));
+		afd_free(vm);
+		return 1;
+	}
+	int status = 0;
+	for (int i = 0; i < nfiles && !status; i++)
+		if (afd_include(vm, files[i])) {
+			report(vm);
+			status = 1;
+		}
+	afd_cell xt = status ? -1 : afd_find(vm, word, strlen(word));
+	if (!status && xt < 0) {
+		fprintf(stderr, "afd: --emit-bpf: %s: no such word\n", word);
+		status = 1;
+	}
+	struct bpfc_prog p = { .fd = -1 };
+	if (!status) {
+		int err = bpfc_compile(vm, ctx, xt, &p);
+		if (!err)
+			bpfc_print(vm, &p, stdout);
+		err = err ? : bpfc_load(vm, &p, BPF_PROG_TYPE_XDP);
+		if (err) {
+			fprintf(stderr, "%s\n", p.err[0] ? p.err : strerror(-err));
+			status = 1;
+		} else {
+			printf("; %u instructions, accepted by the verifier\n", p.n);
+			close(p.fd);
+		}
+	}
+	afd_flush(vm);
+	bpfc_prog_free(&p);
+	bpfc_detach(ctx);
+	afd_free(vm);
+	return status;
 }
 
 /* Read-eval-print: one line at a time; errors are reported and the session goes on. */
@@ -167,6 +212,8 @@ int main(int argc, char **argv)
 	const char *logs[2] = { NULL, NULL }, *level = NULL;	/* [enum px_log_which] */
 	int64_t max_steps = 0;
 
+	if (argc > 2 && !strcmp(argv[1], "--emit-bpf"))	/* afd --emit-bpf WORD FILE... */
+		return emit_bpf(&o, argv[2], argc - 3, argv + 3);
 	/* options first: they shape the VM */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -250,6 +297,7 @@ int main(int argc, char **argv)
 		afd_free(vm);
 		return 1;
 	}
+	struct bpfc_ctx *bpfc = bpfc_attach(vm);	/* packet words (doc/bpf.md) */
 	px->argv = argv;
 	px->admin_path = admin;
 	px->pid_file = pid_file;
@@ -257,11 +305,13 @@ int main(int argc, char **argv)
 	if (metrics && px_metrics_option(px, metrics) < 0) {
 		fprintf(stderr, "afd: --metrics: not IPV4:PORT: %s\n", metrics);
 		px_detach(px);
+		bpfc_detach(bpfc);
 		afd_free(vm);
 		return 2;
 	}
 	if (set_logs(logs, level) < 0) {
 		px_detach(px);
+		bpfc_detach(bpfc);
 		afd_free(vm);
 		return 2;
 	}
@@ -276,6 +326,7 @@ int main(int argc, char **argv)
 		if (good)
 			fprintf(stderr, "afd: %s: configuration ok\n", check);
 		px_detach(px);
+		bpfc_detach(bpfc);
 		afd_free(vm);
 		return good ? 0 : 1;
 	}
@@ -293,6 +344,7 @@ int main(int argc, char **argv)
 		if (err && err != AFD_THROW_BYE)
 			report(vm);
 		px_detach(px);
+		bpfc_detach(bpfc);
 		afd_free(vm);
 		return err && err != AFD_THROW_BYE;
 	}
@@ -318,6 +370,7 @@ int main(int argc, char **argv)
 		}
 		if (err == AFD_THROW_BYE) {
 			px_detach(px);
+			bpfc_detach(bpfc);
 			afd_free(vm);
 			return 0;
 		}
@@ -326,6 +379,7 @@ int main(int argc, char **argv)
 		if (err) {
 			report(vm);
 			px_detach(px);
+			bpfc_detach(bpfc);
 			afd_free(vm);
 			return 1;
 		}
@@ -335,6 +389,7 @@ int main(int argc, char **argv)
 	if (interactive || actions == 0)
 		status = repl(vm, &h);
 	px_detach(px);
+	bpfc_detach(bpfc);
 	afd_free(vm);
 	return status;
 }

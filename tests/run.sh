@@ -49,6 +49,7 @@ suite "L4 relays" flock "$LOCK" bash tests/px/l4.sh "$AFD"
 suite "policies" flock "$LOCK" bash tests/px/policy.sh "$AFD"
 # IPVS in a qemu guest that boots Debian's kernel (tests/ipvs/run.sh; a SKIP without qemu)
 suite "IPVS (qemu guest)" bash tests/ipvs/run.sh "$AFD"
+suite "eBPF (XDP in namespaces)" flock "$LOCK" bash tests/bpf/run.sh "$AFD"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

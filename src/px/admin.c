@@ -358,10 +358,10 @@ void px_admin_stop(struct px_admin *a)
 
 static struct px_vmctx *vmctx(void *ctx) { return ctx; }
 
-/* A worker's VM replaying the generation's sources: they ran already in the VM that built
- * the configuration, against the configuration as it was then. Here they only define
- * words: changes are skipped and lookups of what is gone since do not fail. */
-static bool replaying(const struct px_vmctx *x) { return x->w && !x->w->routing; }
+/* In a worker's replay (px_replaying) the sources ran already in the VM that built the
+ * configuration, against the configuration as it was then: here changes are skipped and
+ * lookups of what is gone since do not fail. */
+static bool replaying(const struct px_vmctx *x) { return px_replaying(x); }
 
 static int out(afd_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int out(afd_vm *vm, const char *fmt, ...)
@@ -394,12 +394,7 @@ static int pool_of(struct px_vmctx *x, afd_cell h)
 
 static int backend_of(struct px_vmctx *x, afd_cell h, int *pool)
 {
-	int p = (int)((h >> 24) & 0xffff), b = (int)(h & 0xffffff);
-	if ((h & PX_BACKEND_MASK) != PX_BACKEND_TAG || p >= x->cfg->npools ||
-	    (uint32_t)b >= x->cfg->pools[p]->n)
-		return -1;
-	*pool = p;
-	return b;
+	return px_backend_of(x->cfg, h, pool);
 }
 
 /* The requests a backend got, summed over the workers' current generations (by address:

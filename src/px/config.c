@@ -454,19 +454,31 @@ static int w_hash_client(afd_vm *vm, void *ctx) { return set_hash(vm, ctx, PX_HA
 static int w_hash_header(afd_vm *vm, void *ctx) { return set_hash(vm, ctx, PX_HASH_HEADER); }
 static int w_hash_cookie(afd_vm *vm, void *ctx) { return set_hash(vm, ctx, PX_HASH_COOKIE); }
 
-/* A backend handle from the stack. */
-static int pop_backend(afd_vm *vm, void *ctx, afd_cell *h, struct lb_backend **b)
+int px_backend_of(const struct px_config *cfg, afd_cell h, int *pool)
+{
+	int p = (int)((h >> 24) & 0xffff), i = (int)(h & 0xffffff);
+	if ((h & PX_BACKEND_MASK) != PX_BACKEND_TAG || p >= cfg->npools ||
+	    (uint32_t)i >= cfg->pools[p]->n)
+		return -1;
+	*pool = p;
+	return i;
+}
+
+int px_pop_backend(afd_vm *vm, struct px_config *cfg, afd_cell *h, struct lb_backend **b)
 {
 	int err = afd_pop(vm, h);
 	if (err)
 		return err;
-	struct px_config *cfg = cfg_of(ctx);
-	int p = (int)((*h >> 24) & 0xffff), i = (int)(*h & 0xffffff);
-	if ((*h & PX_BACKEND_MASK) != PX_BACKEND_TAG || p >= cfg->npools ||
-	    (uint32_t)i >= cfg->pools[p]->n)
+	int p, i = px_backend_of(cfg, *h, &p);
+	if (i < 0)
 		return -12;
 	*b = &cfg->pools[p]->backends[i];
 	return 0;
+}
+
+static int pop_backend(afd_vm *vm, void *ctx, afd_cell *h, struct lb_backend **b)
+{
+	return px_pop_backend(vm, cfg_of(ctx), h, b);
 }
 
 /* http-health-check ( backend -- flag ) the backend's health as the checks see it */

@@ -116,23 +116,20 @@ void px_map_free(int **map, const struct px_config *cfg)
 static int carry_state(struct px_gen *g, const struct px_gen *prev)
 {
 	struct px_config *cfg = g->cfg;
-	const struct px_config *prevcfg = prev->cfg;
-	int **map = px_map_backends(cfg, prevcfg);
+	const struct px_config *pc = prev->cfg;
+	int **map = px_map_backends(cfg, pc);
 	if (!map)
 		return -ENOMEM;
 	g->prev_map = map;
 	g->prev_id = prev->id;
-	const struct px_config *prev_ = prevcfg;
-#define prev prev_
 	for (int p = 0; p < cfg->npools; p++) {
 		if (!map[p])
 			continue;
-		const struct lb_pool *op = prev->pools[px_map_pool(prev, cfg->pools[p]->name)];
+		const struct lb_pool *op = pc->pools[px_map_pool(pc, cfg->pools[p]->name)];
 		for (uint32_t b = 0; b < cfg->pools[p]->n; b++)
 			if (map[p][b] >= 0)
 				lb_backend_share(&cfg->pools[p]->backends[b], &op->backends[map[p][b]]);
 	}
-#undef prev
 	return 0;
 }
 

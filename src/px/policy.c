@@ -237,26 +237,7 @@ char *px_policy_metrics(struct px_config *cfg)
 /* ---- words ---- */
 static bool is_worker(void *ctx) { return ((struct px_vmctx *)ctx)->w != NULL; }
 static struct px_config *cfg_of(void *ctx) { return ((struct px_vmctx *)ctx)->cfg; }
-/* A worker replaying the configuration: words that change run-time state do nothing then
- * (the main VM did it once); in a routing word they act. */
-static bool replaying(void *ctx)
-{
-	struct px_worker *w = ((struct px_vmctx *)ctx)->w;
-	return w && !w->routing;
-}
-
-int px_pop_backend(afd_vm *vm, struct px_config *cfg, afd_cell *h, struct lb_backend **b)
-{
-	int err = afd_pop(vm, h);
-	if (err)
-		return err;
-	int p = (int)((*h >> 24) & 0xffff), i = (int)(*h & 0xffffff);
-	if ((*h & PX_BACKEND_MASK) != PX_BACKEND_TAG || p >= cfg->npools ||
-	    (uint32_t)i >= cfg->pools[p]->n)
-		return -12;
-	*b = &cfg->pools[p]->backends[i];
-	return 0;
-}
+static bool replaying(void *ctx) { return px_replaying(ctx); }
 
 /* rate-limit ( rate burst -- ) every client may make rate requests a second, burst at once */
 static int w_rate_limit(afd_vm *vm, void *ctx)

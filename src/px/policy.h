@@ -95,6 +95,5 @@ int px_register_fetch_words(afd_vm *vm, struct px_vmctx *ctx);
 
 /* policy.c */
 int px_register_policy_words(afd_vm *vm, struct px_vmctx *ctx);
-int px_pop_backend(afd_vm *vm, struct px_config *cfg, afd_cell *h, struct lb_backend **b);
 
 #endif

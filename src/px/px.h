@@ -308,6 +308,13 @@ int px_register_words(afd_vm *vm, struct px_vmctx *ctx);
 struct px_vmctx *px_attach(afd_vm *vm);		/* main VM: a new configuration */
 void px_detach(struct px_vmctx *ctx);
 int px_pool_find(const struct px_config *cfg, const char *name, size_t len);
+/* A backend handle (PX_BACKEND_TAG): its index in its pool (*pool), or -1 if it names none. */
+int px_backend_of(const struct px_config *cfg, afd_cell h, int *pool);
+/* Pop a backend handle: 0 and the backend, or -12. */
+int px_pop_backend(afd_vm *vm, struct px_config *cfg, afd_cell *h, struct lb_backend **b);
+/* A worker's VM replaying the generation's sources (not routing a request): words that
+ * change the configuration or run-time state do nothing there, the main VM did it once. */
+static inline bool px_replaying(const struct px_vmctx *x) { return x->w && !x->w->routing; }
 
 /* route.c: the words a routing word uses */
 int px_register_request_words(afd_vm *vm, struct px_vmctx *ctx);

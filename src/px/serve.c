@@ -342,14 +342,21 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
+/* The signals the main thread waits for (every thread blocks them; SIGPIPE too). */
+static sigset_t control_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2, SIGUSR1 };
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaddset(&set, sigs[i]);
+	return set;
+}
+
 /* The main thread's loop: signals, until the end. */
 static void wait_signals(struct px_server *srv, int started)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2, SIGUSR1 };
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaddset(&set, sigs[i]);
+	sigset_t set = control_signals();
 	for (;;) {
 		int sig;
 		sigwait(&set, &sig);
@@ -390,11 +397,8 @@ int px_serve(struct px_vmctx *ctx)
 	ssize_t len = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[len > 0 ? len : 0] = 0;
 	inherit_fds();
-	sigset_t block, old;
-	sigemptyset(&block);
-	int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2, SIGUSR1, SIGPIPE };
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaddset(&block, sigs[i]);
+	sigset_t block = control_signals(), old;
+	sigaddset(&block, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 
 	struct px_server *srv = calloc(1, sizeof(*srv));

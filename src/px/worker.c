@@ -440,14 +440,21 @@ static int wgen_vm(struct px_wgen *g)
 	return 0;
 }
 
-static void wgen_free(struct px_wgen *g)
+/* Stop accepting on the generation's listening sockets and close them. */
+static void close_listeners(struct px_wgen *g)
 {
-	struct px_config *cfg = g->cfg;
-	for (int i = 0; g->listeners && i < cfg->nlisteners; i++)
+	for (int i = 0; g->listeners && i < g->cfg->nlisteners; i++)
 		if (g->listeners[i].io.fd >= 0) {
 			ev_io_set(g->w->loop, &g->listeners[i].io, 0);
 			close(g->listeners[i].io.fd);
+			g->listeners[i].io.fd = -1;
 		}
+}
+
+static void wgen_free(struct px_wgen *g)
+{
+	struct px_config *cfg = g->cfg;
+	close_listeners(g);
 	for (int p = 0; g->idle && p < cfg->npools; p++) {
 		for (uint32_t b = 0; g->idle[p] && b < cfg->pools[p]->n; b++)
 			while (g->idle[p][b])
@@ -693,13 +700,8 @@ static void drain(struct ev_loop *loop, void *arg)
 {
 	struct px_worker *w = arg;
 	w->draining = true;
-	struct px_wgen *g = w->cur;
-	for (int i = 0; g && i < g->cfg->nlisteners; i++)
-		if (g->listeners[i].io.fd >= 0) {
-			ev_io_set(loop, &g->listeners[i].io, 0);
-			close(g->listeners[i].io.fd);
-			g->listeners[i].io.fd = -1;
-		}
+	if (w->cur)
+		close_listeners(w->cur);
 	for (struct px_live *l = w->live, *next; l; l = next) {
 		next = l->next;	/* draining may close it at once */
 		if (l->drain)

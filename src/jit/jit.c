@@ -516,17 +516,27 @@ static int p_jitq(afd_vm *vm, void *c)	/* ( "name" -- flag ) */
 	return err ? err : fth_push(vm, FTH_FLAG(is_native(vm, xt)));
 }
 
+/* see-qbe and see-asm: the word named next, if it compiles; else 1 (said why) or a THROW
+ * code. */
+static int see_word(afd_vm *vm, cell *xt)
+{
+	int err = parse_word(vm, xt);
+	if (err)
+		return err;
+	const char *why = jit_check(vm, *xt);
+	if (why) {
+		fth_printf(vm, "# %s stays interpreted: %s\n", vm->words[*xt].name, why);
+		return 1;
+	}
+	return 0;
+}
+
 static int p_see_qbe(afd_vm *vm, void *c)	/* ( "name" -- ) */
 {
 	cell xt;
-	int err = parse_word(vm, &xt);
+	int err = see_word(vm, &xt);
 	if (err)
-		return err;
-	const char *why = jit_check(vm, xt);
-	if (why) {
-		fth_printf(vm, "# %s stays interpreted: %s\n", vm->words[xt].name, why);
-		return 0;
-	}
+		return err < 0 ? err : 0;
 	struct jit_buf il = { 0 };
 	err = jit_emit_il(vm, &xt, 1, &il);
 	if (!err && il.s)
@@ -538,14 +548,9 @@ static int p_see_qbe(afd_vm *vm, void *c)	/* ( "name" -- ) */
 static int p_see_asm(afd_vm *vm, void *c)	/* ( "name" -- ) */
 {
 	cell xt;
-	int err = parse_word(vm, &xt);
+	int err = see_word(vm, &xt);
 	if (err)
-		return err;
-	const char *why = jit_check(vm, xt);
-	if (why) {
-		fth_printf(vm, "# %s stays interpreted: %s\n", vm->words[xt].name, why);
-		return 0;
-	}
+		return err < 0 ? err : 0;
 	struct jit_buf il = { 0 };
 	char *text = NULL, msg[256] = "";
 	size_t len = 0;
